@@ -1,0 +1,72 @@
+"""The command line: `run` (the Telegram bot, default), `generate` (one job), `sim` (simulator)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.jobs.model import Aspect
+from bot.logs import setup_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the Telegram bot (long polling); the default")
+    generate = commands.add_parser("generate", help="make one image or video from the terminal")
+    generate.add_argument("--image", help="prompt of an image to make first")
+    generate.add_argument("--animate", help="animate the image (from --image or --photo)")
+    generate.add_argument("--video", help="prompt of a text-to-video")
+    generate.add_argument("--photo", type=Path, help="your own picture to animate")
+    generate.add_argument("--portrait", action="store_true", help="9:16 instead of 16:9")
+    generate.add_argument("-o", "--output", type=Path, required=True,
+                          help="where to save the MP4 (an image goes beside it as .png)")
+    from bot.sim.server import add_arguments
+
+    add_arguments(commands.add_parser("sim", help="serve the Flow simulator on 127.0.0.1"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "sim":
+        return _sim(args)
+    settings = Settings()
+    setup_logging(settings.log_level if command == "run" else "WARNING")
+    if command == "generate":
+        return _generate(settings, args)
+    from bot.app import run_bot
+
+    run_bot(settings)
+    return 0
+
+
+def _generate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.terminal import GenerateRequest, generate
+
+    if not (args.image or args.video or (args.animate and args.photo)):
+        print("say what to make: --image PROMPT [--animate PROMPT], --video PROMPT, "
+              "or --photo FILE --animate PROMPT", file=sys.stderr)
+        return 2
+    request = GenerateRequest(
+        output=args.output, image=args.image, animate=args.animate, video=args.video,
+        aspect=Aspect.PORTRAIT if args.portrait else Aspect.LANDSCAPE, photo=args.photo)
+    return asyncio.run(generate(settings, request))
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from bot.sim.server import config_from_args, serve
+
+    setup_logging("INFO")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(host=args.host, port=args.port, config=config_from_args(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

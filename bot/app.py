@@ -1,0 +1,158 @@
+"""The composition root: storage, provider, poller and runner, wired for Telegram or a terminal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiosqlite
+import httpx
+from telegram import BotCommand, Update
+from telegram.ext import Application, ContextTypes
+
+from bot.config import Settings
+from bot.flow.client import FlowClient, FlowCredentials
+from bot.flow.errors import AuthExpired
+from bot.flow.provider import FlowProvider
+from bot.flow.retry import RetryPolicy
+from bot.jobs.model import Job
+from bot.jobs.notifier import Notifier
+from bot.jobs.poller import BatchPoller
+from bot.jobs.provider import Provider
+from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.redact import register_secret
+from bot.telegram import handlers
+from bot.telegram.context import BotContext, Services, install_services, installed_services
+from bot.telegram.delivery import TelegramNotifier
+from bot.telegram.pacing import ChatPacer
+from storage.db import connect
+from storage.images import ImageStore
+from storage.jobs import JobStore
+
+logger = logging.getLogger(__name__)
+NotifierFactory = Callable[[JobStore, ImageStore], Notifier]
+COMMANDS = (("image", "make an image"), ("animate", "reply to an image: make it move"),
+            ("video", "make a video from text"), ("status", "your last jobs"),
+            ("cancel", "cancel a job"), ("help", "what I can do"))
+
+
+@dataclass
+class Engine:
+    """Everything a front drives: storage, the upstream provider and the job runner."""
+
+    db: aiosqlite.Connection
+    http: httpx.AsyncClient
+    jobs: JobStore
+    images: ImageStore
+    poller: BatchPoller
+    runner: JobRunner
+
+    async def close(self) -> None:
+        await self.runner.stop()
+        await self.poller.close()
+        await self.http.aclose()
+        await self.db.close()
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(attempts=settings.retry_attempts, max_seconds=settings.retry_max_seconds,
+                       base_delay=settings.retry_base_delay)
+
+
+def flow_provider(settings: Settings, http: httpx.AsyncClient) -> FlowProvider:
+    def credentials() -> FlowCredentials:
+        bearer = settings.flow_bearer_token
+        if bearer is None or not bearer.get_secret_value():
+            raise AuthExpired("no Google bearer token is configured (FLOW_BEARER_TOKEN)")
+        proxy = settings.flow_proxy_token
+        return FlowCredentials(bearer.get_secret_value(),
+                               proxy.get_secret_value() if proxy else "", settings.flow_project_id)
+
+    client = FlowClient(http=http, proxy_url=settings.flow_proxy_url,
+                        api_url=settings.flow_api_url, credentials=credentials,
+                        retry=retry_policy(settings))
+    return FlowProvider(client=client, project_id=settings.flow_project_id)
+
+
+async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Engine:
+    """Open the database and build the engine around the given notifier (not started yet)."""
+    for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
+                   settings.telegram_bot_token):
+        register_secret(secret.get_secret_value() if secret else None)
+    db = await connect(settings.database_path)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout, connect=10.0),
+                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+    jobs, images = JobStore(db), ImageStore(db)
+    provider: Provider = flow_provider(settings, http)
+    poller = BatchPoller(interval=settings.flow_poll_interval, backoff=retry_policy(settings))
+    config = RunnerConfig(
+        files_dir=settings.files_dir, poll_interval=settings.flow_poll_interval,
+        max_jobs_per_user=settings.max_jobs_per_user, submit_timeout=settings.submit_timeout,
+        render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
+        progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval))
+
+    def provider_for(job: Job) -> Provider:
+        return provider
+
+    runner = JobRunner(store=jobs, provider_for=provider_for, poller=poller,
+                       notifier=make_notifier(jobs, images), config=config)
+    return Engine(db, http, jobs, images, poller, runner)
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The Telegram bot: PTB `Application` with our handlers; resources open in post_init."""
+    if settings.telegram_bot_token is None:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather.")
+    root = settings.telegram_api_url
+    application = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    handlers.register(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    settings: Settings = application.bot_data["settings"]
+    pacer = ChatPacer(chat_interval=settings.telegram_chat_interval,
+                      edit_interval=settings.progress_edit_interval,
+                      global_rate=settings.telegram_global_rate)
+
+    def notifier(jobs: JobStore, images: ImageStore) -> Notifier:
+        return TelegramNotifier(bot=application.bot, jobs=jobs, images=images, pacer=pacer)
+
+    engine = await open_engine(settings, notifier)
+    application.bot_data["engine"] = engine
+    install_services(application.bot_data, Services(settings, engine.runner, engine.jobs,
+                                                    engine.images, pacer))
+    resumed = await engine.runner.start()
+    logger.info("bot started; %d unfinished jobs resumed", resumed)
+    if not settings.allowed_user_ids and not settings.admin_user_ids:
+        logger.warning("ALLOWED_USER_IDS and ADMIN_USER_IDS are empty: everyone is refused")
+    await application.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services = installed_services(application.bot_data)
+    engine: Engine | None = application.bot_data.get("engine")
+    if services is not None:
+        await services.pacer.drain(wait=5.0)
+        await services.pacer.close()
+    if engine is not None:
+        await engine.close()
+
+
+def run_bot(settings: Settings) -> None:
+    """`python -m bot`: long polling until Ctrl+C / SIGTERM."""
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+

@@ -1,0 +1,70 @@
+"""Every knob of the bot, read from the environment and `.env` (names per ../shared/DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IdList = Annotated[frozenset[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """The configuration contract. Secrets are `SecretStr` so they never print by accident."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    flow_proxy_url: str = "https://flow-api.nanoai.pics/api/fix"
+    flow_proxy_token: SecretStr | None = None
+    flow_api_url: str = "https://aisandbox-pa.googleapis.com"
+    flow_bearer_token: SecretStr | None = None
+    flow_project_id: str = ""
+    flow_poll_interval: float = Field(default=5.0, gt=0)
+    database_path: Path = Path("data/bot.sqlite3")
+    allowed_user_ids: IdList = frozenset()
+    admin_user_ids: IdList = frozenset()
+
+    # Beyond the contract: sensible defaults, documented in README and .env.example.
+    max_jobs_per_user: int = Field(default=2, ge=1)
+    render_timeout: float = Field(default=600.0, gt=0)
+    submit_timeout: float = Field(default=300.0, gt=0)
+    prompt_max_chars: int = Field(default=1000, ge=1)
+    progress_edit_interval: float = Field(default=3.0, ge=0)
+    telegram_chat_interval: float = Field(default=1.1, ge=0)
+    telegram_global_rate: float = Field(default=25.0, gt=0)
+    max_upload_mb: float = Field(default=50.0, gt=0)
+    http_timeout: float = Field(default=60.0, gt=0)
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_max_seconds: float = Field(default=60.0, gt=0)
+    retry_base_delay: float = Field(default=1.0, ge=0)
+    log_level: str = "INFO"
+
+    @field_validator("allowed_user_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_api_url", "flow_proxy_url", "flow_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def files_dir(self) -> Path:
+        """Where downloads wait for delivery; beside the database so they survive a restart."""
+        return self.database_path.parent / "files"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def is_allowed(self, user_id: int) -> bool:
+        return user_id in self.allowed_user_ids or user_id in self.admin_user_ids

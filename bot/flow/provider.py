@@ -1,0 +1,63 @@
+"""`FlowProvider`: the provider interface spoken through the captcha proxy and Google Flow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.flow import protocol
+from bot.flow.client import FlowClient
+from bot.flow.errors import BadResponse
+from bot.jobs.model import JobKind
+from bot.jobs.provider import Accepted, GenerationRequest, RenderStatus
+
+logger = logging.getLogger(__name__)
+
+
+class FlowProvider:
+    """Submits through the proxy, polls Google directly with whole operation entries."""
+
+    name = "flow"
+
+    def __init__(self, *, client: FlowClient, project_id: str) -> None:
+        self._client = client
+        self._project_id = project_id
+
+    async def upload_image(self, data: bytes, *, mime: str) -> str:
+        body = await self._client.google("POST", protocol.GOOGLE_UPLOAD,
+                                         protocol.upload_body(data, mime))
+        holder = body.get("mediaGenerationId") if isinstance(body, dict) else None
+        media_id = holder.get("mediaGenerationId") if isinstance(holder, dict) else holder
+        if not isinstance(media_id, str) or not media_id:
+            raise BadResponse("the upload answer lacks 'mediaGenerationId'")
+        return media_id
+
+    async def submit(self, request: GenerationRequest) -> str:
+        if request.kind is JobKind.IMAGE:
+            google_path = protocol.image_url(self._project_id)
+            body = protocol.image_body(request.prompt, request.aspect, self._project_id)
+            answer = await self._client.proxy_create(protocol.PROXY_CREATE_IMAGE, google_path, body)
+        else:
+            ref = request.reference_media_id
+            body = protocol.video_body(request.prompt, request.aspect, self._project_id, ref)
+            answer = await self._client.proxy_create(
+                protocol.PROXY_CREATE_VIDEO, protocol.video_path(ref), body)
+        return protocol.parse_task_id(answer)
+
+    async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
+        result = protocol.parse_task_result(await self._client.proxy_task_status(task_id))
+        if result is None:
+            return None
+        if kind is JobKind.IMAGE:
+            return protocol.parse_accepted_image(result)
+        return protocol.parse_accepted_video(result)
+
+    async def check(self, renders: Sequence[dict[str, Any]]) -> list[RenderStatus]:
+        body = await self._client.google("POST", protocol.GOOGLE_POLL,
+                                         {"operations": list(renders)})
+        return protocol.parse_poll(body, expected=len(renders))
+
+    async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
+        return await self._client.download(url, dest, max_bytes=max_bytes)

@@ -1,0 +1,108 @@
+"""The job record and its states: what a job is and where it can stand."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class JobKind(StrEnum):
+    IMAGE = "image"  #: text → image (its mediaId is remembered for /animate)
+    VIDEO = "video"  #: text → video
+    ANIMATE = "animate"  #: image (mediaId, or a photo to upload first) → video
+
+
+class Aspect(StrEnum):
+    LANDSCAPE = "landscape"  #: 16:9
+    PORTRAIT = "portrait"  #: 9:16
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"  #: stored, waiting for a slot; nothing sent upstream yet
+    SUBMITTING = "submitting"  #: the submission is in flight; found here after a crash = ambiguous
+    SUBMITTED = "submitted"  #: the upstream accepted it; `task_id` saved
+    RENDERING = "rendering"  #: the render handle (`render`) saved; polled in batches
+    DOWNLOADED = "downloaded"  #: the result is on disk (`file_path`), waiting for delivery
+    DELIVERED = "delivered"  #: the user has it
+    FAILED = "failed"  #: ended with `error_code` / `error_detail`
+    CANCELLED = "cancelled"  #: the owner cancelled it
+    WAITING_FOR_TOKEN = "waiting_for_token"  #: paused on a 401 until the token is renewed
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def active(self) -> bool:
+        """A job that a runner task should be driving."""
+        return not self.terminal and self is not JobState.WAITING_FOR_TOKEN
+
+
+_TERMINAL = frozenset({JobState.DELIVERED, JobState.FAILED, JobState.CANCELLED})
+
+
+class Phase(StrEnum):
+    """What the user sees on the progress message."""
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    RENDERING = "rendering"
+    UPLOADING = "uploading"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What a front (Telegram, the terminal) asks the engine to make."""
+
+    user_id: int
+    chat_id: int
+    kind: JobKind
+    prompt: str
+    aspect: Aspect = Aspect.LANDSCAPE
+    reference_media_id: str | None = None
+    source_path: str | None = None  #: a user's own photo, uploaded to get a mediaId first
+    reply_to_message_id: int | None = None
+    language: str = "en"
+    account: str = "default"
+    provider: str = "flow"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the jobs table."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    kind: JobKind
+    prompt: str
+    aspect: Aspect
+    state: JobState
+    created_at: float
+    updated_at: float
+    reference_media_id: str | None = None
+    source_path: str | None = None
+    reply_to_message_id: int | None = None
+    language: str = "en"
+    account: str = "default"
+    provider: str = "flow"
+    task_id: str | None = None
+    render: list[dict[str, Any]] | None = None
+    media_id: str | None = None
+    result_url: str | None = None
+    file_path: str | None = None
+    progress_message_id: int | None = None
+    render_started_at: float | None = None
+    finished_at: float | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+    @property
+    def makes_video(self) -> bool:
+        return self.kind is not JobKind.IMAGE
+
+    def replace(self, **changes: Any) -> Job:
+        return dataclasses.replace(self, **changes)

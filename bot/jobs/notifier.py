@@ -1,0 +1,32 @@
+"""The `Notifier` protocol: how the engine reports to a front (a chat, a terminal) without
+knowing what the front is. The engine never formats a message; the front renders these events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from bot.jobs.model import Job, Phase
+
+
+class DeliveryFailed(Exception):
+    """Raised by a notifier when the result cannot be handed over (e.g. the chat is gone)."""
+
+    code = "delivery_failed"
+
+
+class Notifier(Protocol):
+    async def progress(self, job: Job, phase: Phase) -> None:
+        """The job moved on (or, while rendering, time passed). Must be cheap: throttle inside."""
+
+    async def deliver(self, job: Job, path: Path) -> None:
+        """Hand the finished image or video over; raise DeliveryFailed if that is impossible."""
+
+    async def deliver_link(self, job: Job, url: str) -> None:
+        """The result is too large to upload: hand over its link instead."""
+
+    async def failed(self, job: Job) -> None:
+        """The job ended in FAILED; `job.error_code` and `job.error_detail` say why."""
+
+    async def waiting_for_token(self, job: Job) -> None:
+        """The job is paused on an expired token (state WAITING_FOR_TOKEN)."""

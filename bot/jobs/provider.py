@@ -1,0 +1,70 @@
+"""The provider interface: what the engine needs from an upstream, and nothing of how it is done.
+
+The Flow proxy + Google flow (`bot.flow.provider`) is the first implementation. Handles a provider
+returns (`task_id`, `render`) are opaque to the engine: it saves them and hands them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.jobs.model import Aspect, JobKind
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    kind: JobKind
+    prompt: str
+    aspect: Aspect
+    reference_media_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The upstream's answer to a submission: a render to poll (video) or a finished image."""
+
+    render: list[dict[str, Any]] | None = None
+    media_id: str | None = None
+    image_bytes: bytes | None = None
+    image_url: str | None = None
+    credits: int | None = None
+
+
+class RenderState(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RenderStatus:
+    state: RenderState
+    url: str | None = None
+    error: str | None = None
+
+
+class Provider(Protocol):
+    """One upstream account. Every method raises only `bot.flow.errors.UpstreamError`s."""
+
+    name: str
+
+    async def upload_image(self, data: bytes, *, mime: str) -> str:
+        """Upload a user's picture; return its mediaId."""
+
+    async def submit(self, request: GenerationRequest) -> str:
+        """Start a generation; return the handle to save at once (costs credits: never retried
+        after an ambiguous failure)."""
+
+    async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
+        """One look at a submission: None while the upstream has not answered yet."""
+
+    async def check(self, renders: Sequence[dict[str, Any]]) -> list[RenderStatus]:
+        """Status of many render entries in ONE upstream call, in the order given."""
+
+    async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
+        """Stream a result to `dest`; return its size. Raises ResultTooLarge past `max_bytes`."""

@@ -1,0 +1,323 @@
+"""`JobRunner`: drives each job through its states in its own asyncio task, resumably.
+
+Every transition is committed before the next upstream call, so after a crash `start()` picks each
+unfinished job up where it stood: a saved task id is never submitted again, a saved render goes
+straight back to batched polling, a downloaded file goes straight to delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.flow.errors import (
+    AuthExpired,
+    GenerationFailed,
+    PermanentError,
+    ResultTooLarge,
+    TimedOut,
+    UpstreamError,
+)
+from bot.jobs.model import Job, JobKind, JobState, NewJob, Phase
+from bot.jobs.notifier import DeliveryFailed, Notifier
+from bot.jobs.poller import BatchPoller, Watch
+from bot.jobs.provider import Accepted, GenerationRequest, Provider, RenderState, RenderStatus
+from storage.jobs import JobStore
+
+logger = logging.getLogger(__name__)
+
+ProviderFor = Callable[[Job], Provider]
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    files_dir: Path
+    poll_interval: float = 5.0
+    max_jobs_per_user: int = 2
+    submit_timeout: float = 300.0
+    render_timeout: float = 600.0
+    max_upload_bytes: int = 50 * 1024 * 1024
+    progress_every: float = 3.0
+
+
+class Interrupted(PermanentError):
+    """A crash hit while a submission was in flight: resubmitting could charge twice."""
+
+    code = "interrupted"
+
+
+class JobRunner:
+    """Owns the job tasks; the fronts call `submit`, `cancel`; the app calls `start`, `stop`."""
+
+    def __init__(
+        self, *, store: JobStore, provider_for: ProviderFor, poller: BatchPoller,
+        notifier: Notifier, config: RunnerConfig, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._provider_for = provider_for
+        self._poller = poller
+        self._notifier = notifier
+        self._config = config
+        self._clock = clock
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(config.max_jobs_per_user))
+
+    async def start(self) -> int:
+        """Resume every unfinished job; return how many."""
+        self._config.files_dir.mkdir(parents=True, exist_ok=True)
+        jobs = await self._store.unfinished()
+        for job in jobs:
+            logger.info("job %d: resuming from %s", job.id, job.state.value)
+            self._spawn(job)
+        return len(jobs)
+
+    async def submit(self, new: NewJob) -> Job:
+        """Store the job (before any upstream call) and start driving it."""
+        job = await self._store.add(new)
+        logger.info("job %d: queued (%s) for user %d", job.id, job.kind.value, job.user_id)
+        self._spawn(job)
+        return job
+
+    async def cancel(self, job: Job) -> Job:
+        """Stop a job of any state that has not finished; it stays in storage as CANCELLED."""
+        if job.state.terminal:
+            return job
+        task = self._tasks.pop(job.id, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._poller.unwatch(job.account, job.id)
+        job = await self._store.get(job.id)
+        _remove(job.file_path)
+        logger.info("job %d: cancelled", job.id)
+        return await self._store.update(job, state=JobState.CANCELLED, finished_at=self._clock(),
+                                        file_path=None)
+
+    async def resume_waiting(self, account: str | None = None) -> int:
+        """Restart jobs paused on an expired token (all, or one account's)."""
+        waiting = [job for job in await self._store.unfinished()
+                   if job.state is JobState.WAITING_FOR_TOKEN
+                   and (account is None or job.account == account) and job.id not in self._tasks]
+        for job in waiting:
+            self._spawn(job)
+        return len(waiting)
+
+    async def join(self) -> None:
+        """Wait until no job task is left (the terminal front and tests use it)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop driving jobs without touching their saved state (they resume on next start)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _spawn(self, job: Job) -> None:
+        task = asyncio.create_task(self._drive(job.id), name=f"job:{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._forget(job.id, task))
+
+    def _forget(self, job_id: int, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:
+            del self._tasks[job_id]
+
+    async def _drive(self, job_id: int) -> None:
+        job = await self._store.get(job_id)
+        if job.state is JobState.WAITING_FOR_TOKEN:
+            job = await self._store.update(job, state=_resume_state(job), error_code=None,
+                                           error_detail=None)
+        if job.state is JobState.QUEUED:
+            await self._notify_progress(job, Phase.QUEUED)
+        async with self._slots[job.user_id]:
+            while job.state.active:
+                job = await self._advance(job)
+
+    async def _advance(self, job: Job) -> Job:
+        try:
+            return await self._step(job)
+        except UpstreamError as exc:
+            return await self._on_error(job, exc)
+        except DeliveryFailed as exc:
+            return await self._fail(job, exc.code, str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("job %d: unexpected error in state %s", job.id, job.state.value)
+            return await self._fail(job, "internal", type(exc).__name__)
+
+    async def _step(self, job: Job) -> Job:
+        if job.state is JobState.QUEUED:
+            return await self._submit(job)
+        if job.state is JobState.SUBMITTING:
+            raise Interrupted("the bot stopped while this job was being submitted")
+        if job.state is JobState.SUBMITTED:
+            return await self._await_acceptance(job)
+        if job.state is JobState.RENDERING:
+            return await self._render(job)
+        if job.state is JobState.DOWNLOADED:
+            return await self._deliver(job)
+        raise AssertionError(f"job {job.id}: no step for state {job.state.value}")
+
+    async def _submit(self, job: Job) -> Job:
+        provider = self._provider_for(job)
+        if job.source_path and not job.reference_media_id:
+            data = await asyncio.to_thread(Path(job.source_path).read_bytes)
+            media_id = await provider.upload_image(data, mime="image/jpeg")
+            job = await self._store.update(job, reference_media_id=media_id)
+            logger.info("job %d: uploaded the user's photo", job.id)
+        job = await self._store.update(job, state=JobState.SUBMITTING)
+        await self._notify_progress(job, Phase.SUBMITTING)
+        request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id)
+        task_id = await provider.submit(request)
+        logger.info("job %d: submitted, task %s", job.id, task_id)
+        return await self._store.update(job, state=JobState.SUBMITTED, task_id=task_id)
+
+    async def _await_acceptance(self, job: Job) -> Job:
+        assert job.task_id is not None
+        provider = self._provider_for(job)
+        deadline = time.monotonic() + self._config.submit_timeout
+        while True:
+            await asyncio.sleep(self._config.poll_interval)
+            accepted = await provider.accepted(job.task_id, job.kind)
+            if accepted is not None:
+                break
+            if time.monotonic() > deadline:
+                raise TimedOut("the upstream did not take the job in time")
+        if job.kind is JobKind.IMAGE:
+            return await self._keep_image(job, provider, accepted)
+        logger.info("job %d: rendering", job.id)
+        job = await self._store.update(job, state=JobState.RENDERING, render=accepted.render,
+                                       render_started_at=self._clock())
+        await self._notify_progress(job, Phase.RENDERING)
+        return job
+
+    async def _keep_image(self, job: Job, provider: Provider, accepted: Accepted) -> Job:
+        path = self._config.files_dir / f"job-{job.id}.png"
+        if accepted.image_bytes is not None:
+            await asyncio.to_thread(path.write_bytes, accepted.image_bytes)
+        else:
+            assert accepted.image_url is not None
+            await provider.download(accepted.image_url, path,
+                                    max_bytes=self._config.max_upload_bytes)
+        return await self._store.update(job, state=JobState.DOWNLOADED, media_id=accepted.media_id,
+                                        file_path=str(path), result_url=accepted.image_url)
+
+    async def _render(self, job: Job) -> Job:
+        assert job.render is not None
+        provider = self._provider_for(job)
+        watch = self._poller.watch(job.account, provider, job.id, job.render)
+        try:
+            status = await self._wait_render(job, watch)
+        finally:
+            self._poller.unwatch(job.account, job.id)
+        if status.state is RenderState.FAILED:
+            raise GenerationFailed(status.error or "the generation failed")
+        assert status.url is not None
+        path = self._config.files_dir / f"job-{job.id}.mp4"
+        try:
+            await provider.download(status.url, path, max_bytes=self._config.max_upload_bytes)
+        except ResultTooLarge as exc:
+            return await self._deliver_link(job, exc.url)
+        logger.info("job %d: downloaded", job.id)
+        return await self._store.update(job, state=JobState.DOWNLOADED, file_path=str(path),
+                                        result_url=status.url)
+
+    async def _wait_render(self, job: Job, watch: Watch) -> RenderStatus:
+        started = job.render_started_at or self._clock()
+        while True:
+            remaining = self._config.render_timeout - (self._clock() - started)
+            if remaining <= 0:
+                if watch.last_error is not None:
+                    raise watch.last_error
+                raise TimedOut("the render did not finish in time")
+            done, _ = await asyncio.wait({watch.future},
+                                         timeout=min(self._config.progress_every, remaining))
+            if done:
+                return watch.future.result()
+            await self._notify_progress(job, Phase.RENDERING)
+
+    async def _deliver(self, job: Job) -> Job:
+        assert job.file_path is not None
+        path = Path(job.file_path)
+        if not path.exists():
+            return await self._refetch(job)
+        await self._notify_progress(job, Phase.UPLOADING)
+        await self._notifier.deliver(job, path)
+        _remove(job.file_path)
+        logger.info("job %d: delivered", job.id)
+        job = await self._store.update(job, state=JobState.DELIVERED, finished_at=self._clock(),
+                                       file_path=None, error_code=None, error_detail=None)
+        await self._notify_progress(job, Phase.DONE)
+        return job
+
+    async def _refetch(self, job: Job) -> Job:
+        """The downloaded file vanished (e.g. a wiped volume): fetch the result again."""
+        logger.warning("job %d: downloaded file is missing; fetching again", job.id)
+        if job.render is not None:
+            return await self._store.update(job, state=JobState.RENDERING, file_path=None)
+        if job.task_id is not None:
+            return await self._store.update(job, state=JobState.SUBMITTED, file_path=None)
+        return await self._fail(job, "lost", "the result file is missing")
+
+    async def _deliver_link(self, job: Job, url: str) -> Job:
+        await self._notifier.deliver_link(job, url)
+        logger.info("job %d: too large to upload; link delivered", job.id)
+        return await self._store.update(job, state=JobState.DELIVERED, result_url=url,
+                                        finished_at=self._clock(), error_code="too_large")
+
+    async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
+        if isinstance(exc, AuthExpired):
+            return await self._wait_for_token(job, exc)
+        logger.warning("job %d: failed in state %s: %s", job.id, job.state.value, exc)
+        return await self._fail(job, exc.code, exc.detail)
+
+    async def _wait_for_token(self, job: Job, exc: AuthExpired) -> Job:
+        changes: dict[str, object] = {}
+        if job.state is JobState.SUBMITTING or (exc.refused_submission and job.render is None):
+            changes["task_id"] = None  # the upstream refused it: submitting again is safe
+        logger.warning("job %d: token expired in state %s; waiting", job.id, job.state.value)
+        job = await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
+                                       error_code=exc.code, error_detail=exc.detail, **changes)
+        await self._tell(self._notifier.waiting_for_token(job), job)
+        return job
+
+    async def _fail(self, job: Job, code: str, detail: str) -> Job:
+        _remove(job.file_path)
+        job = await self._store.update(job, state=JobState.FAILED, error_code=code,
+                                       error_detail=detail[:500], finished_at=self._clock(),
+                                       file_path=None)
+        await self._tell(self._notifier.failed(job), job)
+        return job
+
+    async def _notify_progress(self, job: Job, phase: Phase) -> None:
+        await self._tell(self._notifier.progress(job, phase), job)
+
+    @staticmethod
+    async def _tell(report: Awaitable[None], job: Job) -> None:
+        """A report that fails is logged, never allowed to derail the job."""
+        try:
+            await report
+        except Exception:
+            logger.exception("job %d: reporting to the front failed", job.id)
+
+
+def _resume_state(job: Job) -> JobState:
+    if job.render is not None:
+        return JobState.RENDERING
+    return JobState.SUBMITTED if job.task_id else JobState.QUEUED
+
+
+def _remove(path: str | None) -> None:
+    if path:
+        Path(path).unlink(missing_ok=True)

@@ -1,0 +1,63 @@
+"""Masks secrets in any text: known secret values, Google `ya29.` tokens and bot tokens.
+
+A logging filter applies it to every log record, so a token cannot reach the log even through a
+third-party library's message or an exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+_PATTERNS = (
+    re.compile(r"ya29\.[A-Za-z0-9_.\-]+"),
+    re.compile(r"\b\d{6,12}:[A-Za-z0-9_\-]{30,}\b"),  # Telegram bot tokens
+    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_.\-]{12,})"),
+)
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def mask(secret: str) -> str:
+    """`ya29.…abcd`: the prefix up to the first dot (at most 5 chars), an ellipsis, the last 4."""
+    if len(secret) <= 8:
+        return "…"
+    head = secret.split(".", 1)[0][:4] + "." if "." in secret[:6] else ""
+    return f"{head}…{secret[-4:]}"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that `redact` masks it wherever it appears."""
+    if value and len(value) >= 6:
+        with _lock:
+            _known.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_known, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, mask(secret))
+    text = _PATTERNS[0].sub(lambda m: mask(m.group(0)), text)
+    text = _PATTERNS[1].sub(lambda m: mask(m.group(0)), text)
+    return _PATTERNS[2].sub(lambda m: m.group(1) + mask(m.group(2)), text)
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the record once, redacts it, and freezes the result into `msg`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = redact(message), None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the filter to every handler of the root logger (call after logging is set up)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

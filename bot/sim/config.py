@@ -1,0 +1,18 @@
+"""Knobs of the Flow simulator: timing, MP4 size, demanded credentials and the credit balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class SimConfig:
+    """Read at every request, so tests may change fields while the simulator runs."""
+
+    latency: float = 3.0  # seconds from create-video to SUCCESSFUL; PENDING for the first 20%
+    task_polls: int = 1  # task-status calls answered "not done yet" before the result
+    image_latency: float = 0.0  # extra seconds before an image task completes
+    video_bytes: int = 0  # pad every MP4 to at least this many bytes (0 = natural size)
+    proxy_token: str | None = None  # when set, proxy calls need "Authorization: Bearer <it>"
+    bearer_token: str | None = None  # when set, the Google bearer (direct or via proxy) must match
+    credits: int = 1000  # each video costs 20, images are free

@@ -1,0 +1,41 @@
+"""Typed handler context: `context.services` instead of string keys into `bot_data`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.jobs.runner import JobRunner
+from bot.telegram.pacing import ChatPacer
+from storage.images import ImageStore
+from storage.jobs import JobStore
+
+_SERVICES = "services"
+
+
+@dataclass
+class Services:
+    """What the handlers need; opened in `post_init`, closed in `post_shutdown`."""
+
+    settings: Settings
+    runner: JobRunner
+    jobs: JobStore
+    images: ImageStore
+    pacer: ChatPacer
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    @property
+    def services(self) -> Services:
+        return cast(Services, self.bot_data[_SERVICES])
+
+
+def install_services(bot_data: dict[Any, Any], services: Services) -> None:
+    bot_data[_SERVICES] = services
+
+
+def installed_services(bot_data: dict[Any, Any]) -> Services | None:
+    return cast(Services | None, bot_data.get(_SERVICES))

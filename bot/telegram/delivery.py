@@ -1,0 +1,142 @@
+"""`TelegramNotifier`: the engine's reports rendered into chats — one progress message per job,
+edited in place, and the finished image or video uploaded as a reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.error import BadRequest, Forbidden
+
+from bot.jobs.model import Job, JobKind, Phase
+from bot.jobs.notifier import DeliveryFailed
+from bot.telegram import texts
+from bot.telegram.pacing import ChatPacer
+from storage.images import ImageStore
+from storage.jobs import JobStore
+
+logger = logging.getLogger(__name__)
+CAPTION_LIMIT = 1024
+UPLOAD_TIMEOUT = 300.0
+
+
+class TelegramNotifier:
+    """Implements `bot.jobs.notifier.Notifier` for Telegram chats."""
+
+    def __init__(self, *, bot: Bot, jobs: JobStore, images: ImageStore, pacer: ChatPacer,
+                 max_uploads: int = 4) -> None:
+        self._bot = bot
+        self._jobs = jobs
+        self._images = images
+        self._pacer = pacer
+        self._progress_ids: dict[int, int] = {}
+        self._creating: dict[int, asyncio.Lock] = {}
+        self._uploads = asyncio.Semaphore(max_uploads)
+
+    async def progress(self, job: Job, phase: Phase) -> None:
+        await self._show(job, _progress_text(job, phase))
+
+    async def failed(self, job: Job) -> None:
+        reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
+        await self._show(job, texts.text(job.language, "phase_failed", id=job.id,
+                                         kind=_kind(job), reason=reason))
+
+    async def waiting_for_token(self, job: Job) -> None:
+        reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
+        await self._show(job, texts.text(job.language, "phase_waiting", id=job.id,
+                                         kind=_kind(job), reason=reason))
+
+    async def deliver(self, job: Job, path: Path) -> None:
+        try:
+            async with self._uploads:
+                if job.kind is JobKind.IMAGE:
+                    await self._send_image(job, path)
+                else:
+                    await self._send_video(job, path)
+        except (Forbidden, BadRequest) as exc:
+            raise DeliveryFailed(str(exc)) from exc
+
+    async def deliver_link(self, job: Job, url: str) -> None:
+        message = texts.text(job.language, "too_large", url=url)
+        await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
+            job.chat_id, message, reply_to_message_id=job.reply_to_message_id,
+            allow_sending_without_reply=True))
+
+    async def _send_video(self, job: Job, path: Path) -> None:
+        caption = texts.text(job.language, "video_caption", prompt=job.prompt)[:CAPTION_LIMIT]
+        with path.open("rb") as file:
+            async def upload() -> Message:
+                file.seek(0)  # a retry after a flood wait must send the whole file again
+                video = InputFile(file, filename=f"veo-{job.id}.mp4", read_file_handle=False)
+                return await self._bot.send_video(
+                    job.chat_id, video, caption=caption, supports_streaming=True,
+                    reply_to_message_id=job.reply_to_message_id,
+                    allow_sending_without_reply=True, write_timeout=UPLOAD_TIMEOUT,
+                    read_timeout=UPLOAD_TIMEOUT)
+
+            await self._pacer.send(job.chat_id, upload)
+
+    async def _send_image(self, job: Job, path: Path) -> None:
+        assert job.media_id is not None, "an image job is delivered with its mediaId"
+        button = InlineKeyboardButton(texts.text(job.language, "animate_button"),
+                                      callback_data=f"animate:{job.id}")
+        data = await asyncio.to_thread(path.read_bytes)
+        message: Message = await self._pacer.send(job.chat_id, lambda: self._bot.send_photo(
+            job.chat_id, data, caption=job.prompt[:CAPTION_LIMIT],
+            reply_markup=InlineKeyboardMarkup([[button]]),
+            reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
+            write_timeout=UPLOAD_TIMEOUT))
+        await self._images.remember(chat_id=job.chat_id, message_id=message.message_id,
+                                    media_id=job.media_id, owner_id=job.user_id, job_id=job.id)
+
+    async def _show(self, job: Job, text: str) -> None:
+        """Edit the job's progress message, creating it on first use."""
+        message_id = self._progress_ids.get(job.id) or job.progress_message_id
+        if message_id is None:
+            if await self._create_progress(job, text):
+                return
+            message_id = self._progress_ids.get(job.id)
+            if message_id is None:
+                return
+        self._pacer.edit(job.chat_id, message_id, text, None,
+                         self._editor(job.chat_id, message_id))
+
+    async def _create_progress(self, job: Job, text: str) -> bool:
+        """Send the progress message once; a concurrent caller waits, then edits it."""
+        lock = self._creating.setdefault(job.id, asyncio.Lock())
+        async with lock:
+            if job.id in self._progress_ids:
+                return False
+            message = await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
+                job.chat_id, text, reply_to_message_id=job.reply_to_message_id,
+                allow_sending_without_reply=True))
+            self._progress_ids[job.id] = message.message_id
+            await self._jobs.update(job, progress_message_id=message.message_id)
+            self._creating.pop(job.id, None)
+            return True
+
+    def _editor(self, chat_id: int, message_id: int) -> Any:
+        async def edit(text: str, markup: Any) -> Any:
+            return await self._bot.edit_message_text(text, chat_id=chat_id,
+                                                     message_id=message_id, reply_markup=markup)
+        return edit
+
+
+def _kind(job: Job) -> str:
+    return texts.text(job.language, f"kind_{job.kind.value}")
+
+
+def _progress_text(job: Job, phase: Phase) -> str:
+    if phase is Phase.RENDERING:
+        started = job.render_started_at or job.created_at
+        return texts.text(job.language, "phase_rendering", id=job.id, kind=_kind(job),
+                          elapsed=texts.duration(time.time() - started))
+    if phase is Phase.DONE:
+        return texts.text(job.language, "phase_done", id=job.id, kind=_kind(job),
+                          elapsed=texts.duration((job.finished_at or time.time())
+                                                 - job.created_at))
+    return texts.text(job.language, f"phase_{phase.value}", id=job.id, kind=_kind(job))

@@ -1,0 +1,292 @@
+"""Command handlers: parse → validate → call the runner → reply. One sentence per mistake."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from telegram import ForceReply, Message, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.jobs.model import JobKind, NewJob
+from bot.telegram import texts
+from bot.telegram.context import BotContext
+from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
+from storage.images import ImageRef
+
+logger = logging.getLogger(__name__)
+STATUS_LIMIT = 10
+PROMPT_PREVIEW = 40
+
+
+def lang(update: Update) -> str:
+    user = update.effective_user
+    return texts.language_of(user.language_code if user else None)
+
+
+async def reply(update: Update, key: str, **values: object) -> None:
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(texts.text(lang(update), key, **values))
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Runs before every handler: unknown users get their id and nothing else happens."""
+    user = update.effective_user
+    if user is not None and context.services.settings.is_allowed(user.id):
+        return
+    if user is not None:
+        logger.info("refused user %d", user.id)
+        sentence = texts.text(lang(update), "not_allowed", user_id=user.id)
+        if update.callback_query is not None:
+            await update.callback_query.answer(sentence, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(sentence)
+    raise ApplicationHandlerStop
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet and list the commands."""
+    user = update.effective_user
+    assert user is not None
+    await reply(update, "start", name=user.first_name, user_id=user.id)
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """List the commands and the user's id."""
+    user = update.effective_user
+    assert user is not None
+    await reply(update, "help", user_id=user.id)
+
+
+async def image(update: Update, context: BotContext) -> None:
+    """/image <prompt>: text to image."""
+    message = update.effective_message
+    assert message is not None
+    parsed = parse_command(message.text)
+    if await _refuse_prompt(update, context, parsed, usage="usage_image"):
+        return
+    await _submit(update, context, JobKind.IMAGE, parsed)
+
+
+async def video(update: Update, context: BotContext) -> None:
+    """/video <prompt>: text to video, or image to video when it replies to an image."""
+    message = update.effective_message
+    assert message is not None
+    if message.reply_to_message is not None and _has_picture(message.reply_to_message):
+        await animate(update, context)
+        return
+    parsed = parse_command(message.text)
+    if await _refuse_prompt(update, context, parsed, usage="usage_video"):
+        return
+    await _submit(update, context, JobKind.VIDEO, parsed)
+
+
+async def animate(update: Update, context: BotContext) -> None:
+    """/animate <prompt> as a reply to an image or photo (or as a photo's caption)."""
+    message = update.effective_message
+    assert message is not None
+    parsed = parse_command(message.text or message.caption)
+    source = message if message.photo else message.reply_to_message
+    if source is None:
+        await reply(update, "usage_animate")
+        return
+    if await _refuse_prompt(update, context, parsed, usage="usage_animate"):
+        return
+    await _animate_from(update, context, source, parsed)
+
+
+async def prompt_reply(update: Update, context: BotContext) -> None:
+    """A plain text reply to one of our images (or to the "how should it move?" question)."""
+    message = update.effective_message
+    assert message is not None and message.reply_to_message is not None
+    ref = await context.services.images.lookup(message.chat_id, message.reply_to_message.message_id)
+    if ref is None:
+        return  # an ordinary conversation reply: not for us
+    parsed = parse_prompt(message.text or "")
+    if await _refuse_prompt(update, context, parsed, usage="usage_animate"):
+        return
+    await _animate_ref(update, context, ref, parsed)
+
+
+async def animate_button(update: Update, context: BotContext) -> None:
+    """The "🎬 Animate" button: ask for the motion prompt as a reply."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    ref = await context.services.images.by_job(int(query.data.split(":", 1)[1]))
+    if ref is None or query.message is None:
+        await reply(update, "image_gone")
+        return
+    if not _may_animate(update, context, ref):
+        await reply(update, "not_your_image")
+        return
+    asked = await context.bot.send_message(
+        ref.chat_id, texts.text(lang(update), "ask_motion"),
+        reply_to_message_id=ref.message_id, allow_sending_without_reply=True,
+        reply_markup=ForceReply(selective=True))
+    await context.services.images.remember(chat_id=ref.chat_id, message_id=asked.message_id,
+                                           media_id=ref.media_id, owner_id=ref.owner_id,
+                                           job_id=ref.job_id)
+
+
+async def status(update: Update, context: BotContext) -> None:
+    """/status: the user's last jobs, their state and age."""
+    user = update.effective_user
+    assert user is not None
+    jobs = await context.services.jobs.for_user(user.id, limit=STATUS_LIMIT)
+    language = lang(update)
+    if not jobs:
+        await reply(update, "status_empty")
+        return
+    lines = [texts.text(language, "status_header")]
+    now = time.time()
+    for job in jobs:
+        prompt = _shorten(job.prompt)
+        lines.append(texts.text(
+            language, "status_line", id=job.id, kind=texts.text(language, f"kind_{job.kind.value}"),
+            state=texts.text(language, f"state_{job.state.value}"),
+            age=texts.duration(now - job.created_at), prompt=prompt))
+        if job.error_code and job.error_code != "too_large":
+            reason = texts.error_sentence(language, job.error_code, job.error_detail)
+            lines.append(texts.text(language, "status_reason", reason=reason))
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text("\n".join(lines))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel <id>: cancel one of the user's unfinished jobs."""
+    user = update.effective_user
+    assert user is not None
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        await reply(update, "cancel_usage")
+        return
+    job_id = int(args[0].lstrip("#"))
+    job = await context.services.jobs.find(job_id)
+    if job is None or job.user_id != user.id:
+        await reply(update, "cancel_not_found", id=job_id)
+        return
+    if job.state.terminal:
+        state = texts.text(lang(update), f"state_{job.state.value}")
+        await reply(update, "cancel_finished", id=job_id, state=state)
+        return
+    await context.services.runner.cancel(job)
+    await reply(update, "cancel_done", id=job_id)
+
+
+async def unknown(update: Update, context: BotContext) -> None:
+    """Any other command."""
+    await reply(update, "unknown_command")
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log every handler error with its traceback first; the user gets a short sentence."""
+    logger.error("handler error", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(
+                texts.error_sentence(lang(update), "internal", None))
+        except TelegramError:
+            logger.warning("could not tell the user about the error")
+
+
+async def _refuse_prompt(update: Update, context: BotContext, parsed: ParsedPrompt, *,
+                         usage: str) -> bool:
+    issue = problem(parsed.prompt, limit=context.services.settings.prompt_max_chars)
+    if issue is None:
+        return False
+    key, values = issue
+    await reply(update, usage if key == "empty" else key, **values)
+    return True
+
+
+async def _animate_from(update: Update, context: BotContext, source: Message,
+                        parsed: ParsedPrompt) -> None:
+    ref = await context.services.images.lookup(source.chat_id, source.message_id)
+    if ref is not None:
+        await _animate_ref(update, context, ref, parsed)
+        return
+    if not source.photo:
+        await reply(update, "no_image_in_reply")
+        return
+    path = context.services.settings.files_dir / f"upload-{uuid.uuid4().hex}.jpg"
+    try:
+        file = await context.bot.get_file(source.photo[-1].file_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await file.download_to_drive(path)
+    except TelegramError as exc:
+        logger.warning("photo download failed: %s", exc)
+        await reply(update, "photo_failed")
+        return
+    await _submit(update, context, JobKind.ANIMATE, parsed, source_path=str(path))
+
+
+async def _animate_ref(update: Update, context: BotContext, ref: ImageRef,
+                       parsed: ParsedPrompt) -> None:
+    if not _may_animate(update, context, ref):
+        await reply(update, "not_your_image")
+        return
+    await _submit(update, context, JobKind.ANIMATE, parsed, reference_media_id=ref.media_id)
+
+
+def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
+    """In a group, an image made by someone else is theirs (and the admins') to animate."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE or ref.owner_id == user.id:
+        return True
+    return user.id in context.services.settings.admin_user_ids
+
+
+async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: ParsedPrompt, *,
+                  reference_media_id: str | None = None, source_path: str | None = None) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    await context.services.runner.submit(NewJob(
+        user_id=user.id, chat_id=message.chat_id, kind=kind, prompt=parsed.prompt,
+        aspect=parsed.aspect, reference_media_id=reference_media_id, source_path=source_path,
+        reply_to_message_id=message.message_id, language=lang(update)))
+
+
+def _shorten(prompt: str) -> str:
+    return prompt if len(prompt) <= PROMPT_PREVIEW else prompt[:PROMPT_PREVIEW] + "…"
+
+
+def _has_picture(message: Message) -> bool:
+    return bool(message.photo)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Wire every handler; the access gate runs first, in its own group."""
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    animate_caption = filters.PHOTO & filters.CaptionRegex(r"^/(animate|video)(@\w+)?(\s|$)")
+    application.add_handlers([
+        CommandHandler("start", start),
+        CommandHandler("help", help_command),
+        CommandHandler("image", image),
+        CommandHandler("video", video),
+        CommandHandler("animate", animate),
+        CommandHandler("status", status),
+        CommandHandler("cancel", cancel),
+        MessageHandler(animate_caption, animate),
+        CallbackQueryHandler(animate_button, pattern=r"^animate:\d+$"),
+        MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
+        MessageHandler(filters.COMMAND, unknown),
+    ])
+    application.add_error_handler(on_error)

@@ -1,0 +1,139 @@
+"""`ChatPacer`: keeps the bot under Telegram's flood limits.
+
+Sends (replies, photos, videos) go out at most once per `chat_interval` per chat and at most
+`global_rate` per second in all. Progress edits are coalesced: only the newest text of a message
+is sent, at most once per `edit_interval` per chat, so a busy job never floods its chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+EditCall = Callable[[str, Any], Awaitable[Any]]
+
+
+class _RateGate:
+    """Evenly spaced permits: at most `rate` per second, no bursts."""
+
+    def __init__(self, rate: float) -> None:
+        self._gap = 1.0 / rate
+        self._next = 0.0
+
+    async def take(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self._gap
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+@dataclass(eq=False)
+class _Chat:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_send: float = 0.0
+    last_edit: float = 0.0
+    pending: dict[int, tuple[str, Any, EditCall]] = field(default_factory=dict)
+    flusher: asyncio.Task[None] | None = None
+
+
+class ChatPacer:
+    def __init__(self, *, chat_interval: float, edit_interval: float, global_rate: float,
+                 max_retries: int = 5) -> None:
+        self._chat_interval = chat_interval
+        self._edit_interval = edit_interval
+        self._gate = _RateGate(global_rate)
+        self._max_retries = max_retries
+        self._chats: dict[int, _Chat] = {}
+
+    async def send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one Telegram call for this chat when the limits allow it."""
+        chat = self._chats.setdefault(chat_id, _Chat())
+        async with chat.lock:
+            await _sleep_until(chat.last_send + self._chat_interval)
+            await self._gate.take()
+            try:
+                return await self._with_retries(call)
+            finally:
+                chat.last_send = time.monotonic()
+
+    def edit(self, chat_id: int, message_id: int, text: str, markup: Any, call: EditCall) -> None:
+        """Ask for a message's text to become `text`; an older pending text is dropped."""
+        chat = self._chats.setdefault(chat_id, _Chat())
+        chat.pending.pop(message_id, None)
+        chat.pending[message_id] = (text, markup, call)
+        if chat.flusher is None or chat.flusher.done():
+            chat.flusher = asyncio.create_task(self._flush(chat_id, chat))
+
+    async def drain(self, wait: float = 10.0) -> None:
+        """Wait for pending edits (used at shutdown and by the terminal front)."""
+        flushers = [c.flusher for c in self._chats.values() if c.flusher and not c.flusher.done()]
+        if flushers:
+            await asyncio.wait(flushers, timeout=wait)
+
+    async def close(self) -> None:
+        for chat in self._chats.values():
+            if chat.flusher is not None:
+                chat.flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chat.flusher
+
+    async def _flush(self, chat_id: int, chat: _Chat) -> None:
+        while chat.pending:
+            await _sleep_until(chat.last_edit + self._edit_interval)
+            async with chat.lock:
+                await _sleep_until(chat.last_send + self._chat_interval)
+                if not chat.pending:
+                    return
+                message_id = next(iter(chat.pending))
+                text, markup, call = chat.pending.pop(message_id)
+                await self._gate.take()
+                try:
+                    await self._with_retries(functools.partial(call, text, markup))
+                except BadRequest as exc:
+                    if "not modified" not in str(exc).lower():
+                        logger.info("edit in chat %d failed: %s", chat_id, exc)
+                except Exception as exc:
+                    logger.warning("edit in chat %d failed: %s", chat_id, exc)
+                finally:
+                    chat.last_send = chat.last_edit = time.monotonic()
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Telegram asked us to wait (429) or the network blinked: wait and send again."""
+        for attempt in range(1, self._max_retries + 1):
+            try:
+                return await call()
+            except RetryAfter as exc:
+                delay = _seconds(exc.retry_after)
+                logger.warning("Telegram flood limit: waiting %.1fs (attempt %d)", delay, attempt)
+            except TimedOut:
+                raise  # the request may have arrived: sending again could post it twice
+            except NetworkError as exc:
+                if attempt == self._max_retries or isinstance(exc, BadRequest):
+                    raise
+                delay = min(2.0**attempt, 30.0)
+                logger.info("Telegram network error (%s); retrying in %.1fs", exc, delay)
+            if attempt == self._max_retries:
+                break
+            await asyncio.sleep(delay)
+        raise RuntimeError("Telegram kept refusing the call")
+
+
+def _seconds(value: Any) -> float:
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)

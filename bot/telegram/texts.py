@@ -1,0 +1,211 @@
+"""Every sentence a user reads, keyed, in English and Vietnamese (`language_code` picks one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMMANDS_EN = (
+    "/image <prompt> — make an image (add 9:16 first for portrait)\n"
+    "/animate <prompt> — reply to an image or a photo to turn it into a video\n"
+    "/video <prompt> — make a video from text (/video 9:16 … for portrait)\n"
+    "/status — your last jobs\n"
+    "/cancel <id> — cancel one of your jobs\n"
+    "/help — this message"
+)
+COMMANDS_VI = (
+    "/image <mô tả> — tạo ảnh (thêm 9:16 ở đầu để có ảnh dọc)\n"
+    "/animate <mô tả> — trả lời một ảnh hoặc một tấm hình để biến nó thành video\n"
+    "/video <mô tả> — tạo video từ văn bản (/video 9:16 … cho video dọc)\n"
+    "/status — các việc gần đây của bạn\n"
+    "/cancel <số> — huỷ một việc của bạn\n"
+    "/help — tin nhắn này"
+)
+
+EN: dict[str, str] = {
+    "start": "👋 Hi {name}! I turn a sentence into an image and an image into a Veo 3 video.\n\n"
+             + COMMANDS_EN + "\n\nYour Telegram id: {user_id}",
+    "help": "What I can do:\n\n" + COMMANDS_EN + "\n\nYour Telegram id: {user_id}",
+    "not_allowed": "Sorry, this bot is private. Your Telegram id is {user_id}: send it to the "
+                   "operator to be let in.",
+    "usage_image": "Tell me what to draw, e.g. /image a cute cat",
+    "usage_video": "Tell me what to film, e.g. /video a dog surfing (or /video 9:16 … for "
+                   "portrait).",
+    "usage_animate": "Reply to an image or a photo with /animate and how it should move, e.g. "
+                     "/animate walks slowly",
+    "no_image_in_reply": "That message has no image I can use. Reply /animate to an image I made "
+                         "or to a photo.",
+    "prompt_too_long": "That prompt has {length} characters; the limit is {limit}. Please shorten "
+                       "it.",
+    "unknown_command": "I don't know that command. /help lists what I can do.",
+    "photo_failed": "I could not fetch that photo from Telegram. Please send it again.",
+    "ask_motion": "How should this image move? Reply to this message with a short description, "
+                  "e.g. walks slowly.",
+    "image_gone": "I no longer know that image. Make a new one with /image.",
+    "not_your_image": "Only the person who made this image can animate it.",
+    "animate_button": "🎬 Animate",
+    "kind_image": "image",
+    "kind_video": "video",
+    "kind_animate": "animation",
+    "phase_queued": "⏳ Job #{id} ({kind}) is queued.",
+    "phase_queued_behind": "⏳ Job #{id} ({kind}) is queued: your other jobs come first.",
+    "phase_submitting": "📤 Job #{id} ({kind}): sending to Google…",
+    "phase_rendering": "🎬 Job #{id} ({kind}): rendering… {elapsed}",
+    "phase_uploading": "📦 Job #{id} ({kind}): uploading…",
+    "phase_done": "✅ Job #{id} ({kind}) done in {elapsed}.",
+    "phase_failed": "❌ Job #{id} ({kind}) failed. {reason}",
+    "phase_waiting": "🔑 Job #{id} ({kind}) is paused: {reason}",
+    "video_caption": "🎬 {prompt}",
+    "too_large": "🎬 Your video is larger than Telegram lets a bot upload. Download it here (the "
+                 "link expires soon): {url}",
+    "status_empty": "You have no jobs yet. Try /image a cute cat",
+    "status_header": "Your last jobs:",
+    "status_line": "#{id} {kind} · {state} · {age} ago — “{prompt}”",
+    "status_reason": "   ↳ {reason}",
+    "cancel_usage": "Which job? e.g. /cancel 12 (see /status for the numbers).",
+    "cancel_not_found": "You have no job #{id}.",
+    "cancel_finished": "Job #{id} has already ended ({state}).",
+    "cancel_done": "Job #{id} is cancelled.",
+    "state_queued": "queued",
+    "state_submitting": "submitting",
+    "state_submitted": "submitted",
+    "state_rendering": "rendering",
+    "state_downloaded": "uploading",
+    "state_delivered": "delivered",
+    "state_failed": "failed",
+    "state_cancelled": "cancelled",
+    "state_waiting_for_token": "waiting for token",
+    "error_generation_failed": "Google could not generate it ({detail}). Try another prompt.",
+    "error_unsafe": "Google's safety filters refused this prompt or image. Please change it and "
+                    "try again.",
+    "error_auth_expired": "the Google token has expired. The operator must refresh it; your job "
+                          "is saved and continues then.",
+    "error_quota": "the Google account's quota is used up. Please try again later.",
+    "error_rate_limited": "Google is throttling requests and retries did not help. Please try "
+                          "again in a few minutes.",
+    "error_unavailable": "the generation service is unreachable (even after retries). Please try "
+                         "again later.",
+    "error_captcha": "the captcha service was refused several times. Please try again in a few "
+                     "minutes.",
+    "error_access_denied": "this Google account may not use this model. The operator must change "
+                           "the model or the account's tier.",
+    "error_rejected": "Google refused the request ({detail}). Please change it and try again.",
+    "error_bad_response": "Google answered in a way I don't understand ({detail}). The operator "
+                          "should check for an update.",
+    "error_timeout": "it took longer than the time limit, so I stopped waiting. Please try again.",
+    "error_interrupted": "the bot restarted while sending this job; to avoid paying twice it was "
+                         "not sent again. Please send it again.",
+    "error_delivery_failed": "I could not send the result to this chat.",
+    "error_lost": "the result file was lost. Please try again.",
+    "error_internal": "something went wrong inside the bot; the operator has the details.",
+    "error_unknown": "something went wrong ({detail}). Please try again.",
+}
+
+VI: dict[str, str] = {
+    "start": "👋 Xin chào {name}! Mình biến một câu thành ảnh và một ảnh thành video Veo 3.\n\n"
+             + COMMANDS_VI + "\n\nID Telegram của bạn: {user_id}",
+    "help": "Mình có thể:\n\n" + COMMANDS_VI + "\n\nID Telegram của bạn: {user_id}",
+    "not_allowed": "Xin lỗi, bot này là riêng tư. ID Telegram của bạn là {user_id}: hãy gửi nó "
+                   "cho người quản lý để được cấp quyền.",
+    "usage_image": "Hãy cho mình biết cần vẽ gì, ví dụ /image một chú mèo dễ thương",
+    "usage_video": "Hãy cho mình biết cần quay gì, ví dụ /video chú chó lướt sóng (hoặc "
+                   "/video 9:16 … cho video dọc).",
+    "usage_animate": "Trả lời một ảnh hoặc một tấm hình bằng /animate và cách nó chuyển động, "
+                     "ví dụ /animate đi chậm rãi",
+    "no_image_in_reply": "Tin nhắn đó không có ảnh mình dùng được. Hãy trả lời /animate vào ảnh "
+                         "mình đã tạo hoặc vào một tấm hình.",
+    "prompt_too_long": "Mô tả dài {length} ký tự; giới hạn là {limit}. Hãy rút ngắn lại.",
+    "unknown_command": "Mình không biết lệnh đó. /help liệt kê những gì mình làm được.",
+    "photo_failed": "Mình không tải được tấm hình đó từ Telegram. Hãy gửi lại.",
+    "ask_motion": "Ảnh này nên chuyển động thế nào? Hãy trả lời tin nhắn này bằng một mô tả "
+                  "ngắn, ví dụ đi chậm rãi.",
+    "image_gone": "Mình không còn nhớ ảnh đó. Hãy tạo ảnh mới bằng /image.",
+    "not_your_image": "Chỉ người tạo ảnh này mới có thể làm nó chuyển động.",
+    "animate_button": "🎬 Tạo video",
+    "kind_image": "ảnh",
+    "kind_video": "video",
+    "kind_animate": "video từ ảnh",
+    "phase_queued": "⏳ Việc #{id} ({kind}) đang chờ.",
+    "phase_queued_behind": "⏳ Việc #{id} ({kind}) đang chờ: các việc khác của bạn chạy trước.",
+    "phase_submitting": "📤 Việc #{id} ({kind}): đang gửi tới Google…",
+    "phase_rendering": "🎬 Việc #{id} ({kind}): đang tạo… {elapsed}",
+    "phase_uploading": "📦 Việc #{id} ({kind}): đang tải lên…",
+    "phase_done": "✅ Việc #{id} ({kind}) xong sau {elapsed}.",
+    "phase_failed": "❌ Việc #{id} ({kind}) thất bại. {reason}",
+    "phase_waiting": "🔑 Việc #{id} ({kind}) tạm dừng: {reason}",
+    "video_caption": "🎬 {prompt}",
+    "too_large": "🎬 Video của bạn lớn hơn mức Telegram cho phép bot tải lên. Tải về tại đây "
+                 "(liên kết sắp hết hạn): {url}",
+    "status_empty": "Bạn chưa có việc nào. Thử /image một chú mèo dễ thương",
+    "status_header": "Các việc gần đây của bạn:",
+    "status_line": "#{id} {kind} · {state} · {age} trước — “{prompt}”",
+    "status_reason": "   ↳ {reason}",
+    "cancel_usage": "Việc nào? Ví dụ /cancel 12 (xem số trong /status).",
+    "cancel_not_found": "Bạn không có việc #{id}.",
+    "cancel_finished": "Việc #{id} đã kết thúc ({state}).",
+    "cancel_done": "Đã huỷ việc #{id}.",
+    "state_queued": "đang chờ",
+    "state_submitting": "đang gửi",
+    "state_submitted": "đã gửi",
+    "state_rendering": "đang tạo",
+    "state_downloaded": "đang tải lên",
+    "state_delivered": "đã giao",
+    "state_failed": "thất bại",
+    "state_cancelled": "đã huỷ",
+    "state_waiting_for_token": "chờ token",
+    "error_generation_failed": "Google không tạo được ({detail}). Hãy thử mô tả khác.",
+    "error_unsafe": "Bộ lọc an toàn của Google từ chối mô tả hoặc ảnh này. Hãy đổi và thử lại.",
+    "error_auth_expired": "token Google đã hết hạn. Người quản lý cần làm mới token; việc của "
+                          "bạn được giữ lại và sẽ tiếp tục sau đó.",
+    "error_quota": "tài khoản Google đã hết hạn mức. Hãy thử lại sau.",
+    "error_rate_limited": "Google đang giới hạn tốc độ và thử lại không giúp được. Hãy thử lại "
+                          "sau vài phút.",
+    "error_unavailable": "dịch vụ tạo video không liên lạc được (kể cả sau khi thử lại). Hãy thử "
+                         "lại sau.",
+    "error_captcha": "dịch vụ captcha bị từ chối nhiều lần. Hãy thử lại sau vài phút.",
+    "error_access_denied": "tài khoản Google này không được dùng mô hình này. Người quản lý cần "
+                           "đổi mô hình hoặc gói tài khoản.",
+    "error_rejected": "Google từ chối yêu cầu ({detail}). Hãy sửa và thử lại.",
+    "error_bad_response": "Google trả lời theo cách mình không hiểu ({detail}). Người quản lý "
+                          "nên kiểm tra bản cập nhật.",
+    "error_timeout": "quá thời gian cho phép nên mình ngừng chờ. Hãy thử lại.",
+    "error_interrupted": "bot khởi động lại đúng lúc đang gửi việc này; để tránh trả tiền hai "
+                         "lần, nó không được gửi lại. Hãy gửi lại.",
+    "error_delivery_failed": "mình không gửi được kết quả vào cuộc trò chuyện này.",
+    "error_lost": "tệp kết quả bị mất. Hãy thử lại.",
+    "error_internal": "có lỗi bên trong bot; người quản lý có chi tiết.",
+    "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}
+
+
+def language_of(code: str | None) -> str:
+    """Our language for a Telegram `language_code` (English unless we speak theirs)."""
+    short = (code or "en").split("-")[0].lower()
+    return short if short in TEXTS else "en"
+
+
+def text(lang: str, key: str, **values: Any) -> str:
+    table = TEXTS.get(lang, EN)
+    return table.get(key, EN[key]).format(**values)
+
+
+def error_sentence(lang: str, code: str | None, detail: str | None) -> str:
+    """One sentence for a stored failure code (the codes of `bot.flow.errors`)."""
+    key = f"error_{code}"
+    if key not in EN:
+        key = "error_unknown"
+    sentence = text(lang, key, detail=(detail or "").strip().rstrip("."))
+    return sentence[:1].upper() + sentence[1:]
+
+
+def duration(seconds: float) -> str:
+    """`42s`, `3m 05s`, `2h 10m`, `3d`."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d"

@@ -1,0 +1,102 @@
+"""`python -m bot generate`: one job from the terminal, with a progress line, on the same engine."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.app import open_engine
+from bot.config import Settings
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Phase
+from bot.jobs.runner import JobRunner
+from bot.telegram import texts
+from storage.jobs import JobStore
+
+TERMINAL_USER = 0
+
+
+@dataclass
+class TerminalNotifier:
+    """Prints one progress line per job and copies the result to `output`."""
+
+    output: Path
+    delivered: dict[int, Path] = field(default_factory=dict)
+    links: dict[int, str] = field(default_factory=dict)
+
+    async def progress(self, job: Job, phase: Phase) -> None:
+        started = job.render_started_at if phase is Phase.RENDERING else job.created_at
+        elapsed = texts.duration(time.time() - (started or job.created_at))
+        print(f"\rjob {job.id} {job.kind.value}: {phase.value} {elapsed}   ", end="",
+              file=sys.stderr, flush=True)
+
+    async def deliver(self, job: Job, path: Path) -> None:
+        target = self.output if job.kind is not JobKind.IMAGE else self.output.with_suffix(".png")
+        await asyncio.to_thread(shutil.copyfile, path, target)
+        self.delivered[job.id] = target
+        print(f"\rjob {job.id}: saved {target}          ", file=sys.stderr, flush=True)
+
+    async def deliver_link(self, job: Job, url: str) -> None:
+        self.links[job.id] = url
+        print(f"\rjob {job.id}: too large to keep here; download it from {url}", file=sys.stderr)
+
+    async def failed(self, job: Job) -> None:
+        sentence = texts.error_sentence("en", job.error_code, job.error_detail)
+        print(f"\rjob {job.id} failed: {sentence}", file=sys.stderr)
+
+    async def waiting_for_token(self, job: Job) -> None:
+        sentence = texts.error_sentence("en", job.error_code, job.error_detail)
+        print(f"\rjob {job.id} paused: {sentence}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    output: Path
+    image: str | None = None
+    animate: str | None = None
+    video: str | None = None
+    aspect: Aspect = Aspect.LANDSCAPE
+    photo: Path | None = None
+
+
+async def generate(settings: Settings, request: GenerateRequest) -> int:
+    """Run the asked jobs one after the other; return a process exit code."""
+    with tempfile.TemporaryDirectory(prefix="veo-bot-") as scratch:
+        # A private database: a bot running beside us must not have its jobs resumed here.
+        settings = settings.model_copy(update={"database_path": Path(scratch) / "cli.sqlite3"})
+        notifier = TerminalNotifier(request.output)
+        engine = await open_engine(settings, lambda jobs, images: notifier)
+        try:
+            await engine.runner.start()
+            return await _run_steps(engine.runner, engine.jobs, request)
+        finally:
+            await engine.close()
+
+
+async def _run_steps(runner: JobRunner, jobs: JobStore, request: GenerateRequest) -> int:
+    reference: str | None = None
+    if request.image:
+        job = await _run_one(runner, jobs, NewJob(TERMINAL_USER, TERMINAL_USER, JobKind.IMAGE,
+                                                  request.image, request.aspect))
+        if job.state is not JobState.DELIVERED:
+            return 1
+        reference = job.media_id
+    prompt = request.animate or request.video
+    if prompt is None:
+        return 0
+    kind = JobKind.ANIMATE if reference or request.photo else JobKind.VIDEO
+    new = NewJob(TERMINAL_USER, TERMINAL_USER, kind, prompt, request.aspect,
+                 reference_media_id=reference,
+                 source_path=str(request.photo) if request.photo else None)
+    job = await _run_one(runner, jobs, new)
+    return 0 if job.state is JobState.DELIVERED else 1
+
+
+async def _run_one(runner: JobRunner, jobs: JobStore, new: NewJob) -> Job:
+    job = await runner.submit(new)
+    await runner.join()
+    return await jobs.get(job.id)

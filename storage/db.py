@@ -1,0 +1,77 @@
+"""The SQLite connection (WAL) and the schema, versioned with `PRAGMA user_version`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiosqlite
+
+logger = logging.getLogger(__name__)
+
+# Each entry moves the schema one version up; never edit a released entry, append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        aspect TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        reference_media_id TEXT,
+        source_path TEXT,
+        reply_to_message_id INTEGER,
+        language TEXT NOT NULL DEFAULT 'en',
+        account TEXT NOT NULL DEFAULT 'default',
+        provider TEXT NOT NULL DEFAULT 'flow',
+        task_id TEXT,
+        render TEXT,
+        media_id TEXT,
+        result_url TEXT,
+        file_path TEXT,
+        progress_message_id INTEGER,
+        render_started_at REAL,
+        finished_at REAL,
+        error_code TEXT,
+        error_detail TEXT
+    );
+    CREATE INDEX jobs_by_user ON jobs (user_id, id);
+    CREATE INDEX jobs_by_state ON jobs (state);
+    CREATE TABLE images (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        media_id TEXT NOT NULL,
+        owner_id INTEGER NOT NULL,
+        job_id INTEGER,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    """,
+)
+
+
+async def connect(path: Path) -> aiosqlite.Connection:
+    """Open (creating folders), switch to WAL and bring the schema up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path)
+    db.row_factory = aiosqlite.Row
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA foreign_keys=ON")
+    await migrate(db)
+    return db
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Apply every migration above the stored `user_version`; return the new version."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+        logger.info("database schema migrated to version %d", number)
+    return len(MIGRATIONS)

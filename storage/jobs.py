@@ -1,0 +1,88 @@
+"""`JobStore`: jobs as rows; every state transition is one committed write."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob
+
+_JSON_FIELDS = frozenset({"render"})
+_ENUM_FIELDS = {"kind": JobKind, "aspect": Aspect, "state": JobState}
+
+
+class JobStore:
+    """Typed access to the `jobs` table. Returns `Job` records, never rows."""
+
+    def __init__(self, db: aiosqlite.Connection, *, clock: Any = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def add(self, new: NewJob) -> Job:
+        now = self._clock()
+        cursor = await self._db.execute(
+            """INSERT INTO jobs (user_id, chat_id, kind, prompt, aspect, state, created_at,
+               updated_at, reference_media_id, source_path, reply_to_message_id, language,
+               account, provider) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (new.user_id, new.chat_id, new.kind.value, new.prompt, new.aspect.value,
+             JobState.QUEUED.value, now, now, new.reference_media_id, new.source_path,
+             new.reply_to_message_id, new.language, new.account, new.provider),
+        )
+        await self._db.commit()
+        job_id = cursor.lastrowid
+        assert job_id is not None
+        return await self.get(job_id)
+
+    async def get(self, job_id: int) -> Job:
+        job = await self.find(job_id)
+        if job is None:
+            raise KeyError(f"job {job_id} does not exist")
+        return job
+
+    async def find(self, job_id: int) -> Job | None:
+        rows = await self._select("WHERE id = ?", (job_id,))
+        return rows[0] if rows else None
+
+    async def update(self, job: Job, **changes: Any) -> Job:
+        """Write `changes` (and `updated_at`) in one commit; return the updated record."""
+        changes["updated_at"] = self._clock()
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        values = [_to_column(name, value) for name, value in changes.items()]
+        await self._db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values, job.id))
+        await self._db.commit()
+        return job.replace(**changes)
+
+    async def unfinished(self) -> list[Job]:
+        terminal = [state.value for state in JobState if state.terminal]
+        marks = ",".join("?" * len(terminal))
+        return await self._select(f"WHERE state NOT IN ({marks}) ORDER BY id", terminal)
+
+    async def for_user(self, user_id: int, *, limit: int = 10) -> list[Job]:
+        return await self._select("WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit))
+
+    async def _select(self, where: str, params: Iterable[Any]) -> list[Job]:
+        async with self._db.execute(f"SELECT * FROM jobs {where}", tuple(params)) as cursor:
+            rows = await cursor.fetchall()
+        return [_to_job(row) for row in rows]
+
+
+def _to_column(name: str, value: Any) -> Any:
+    if name in _JSON_FIELDS and value is not None:
+        return json.dumps(value, separators=(",", ":"))
+    if name in _ENUM_FIELDS and value is not None:
+        return value.value
+    return value
+
+
+def _to_job(row: aiosqlite.Row) -> Job:
+    data = dict(row)
+    for name, enum in _ENUM_FIELDS.items():
+        data[name] = enum(data[name])
+    for name in _JSON_FIELDS:
+        if data[name] is not None:
+            data[name] = json.loads(data[name])
+    return Job(**data)
