@@ -162,6 +162,7 @@ class FakeTelegram:
         self.url = ""
         self.messages: dict[int, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.request_times: list[float] = []  # time.monotonic() of each entry of `requests`
         self.answered_callbacks: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.files: dict[str, StoredFile] = {}
@@ -337,6 +338,7 @@ class FakeTelegram:
     async def _serve_api(self, request: Request, token: str, method: str) -> Response:
         call = self._decode(request, method)
         self.requests.append((call.method, call.recorded))
+        self.request_times.append(time.monotonic())
         self._by_method.setdefault(call.method, []).append(call.recorded)
         try:
             result = self._dispatch(token, call)
