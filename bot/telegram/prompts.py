@@ -19,8 +19,9 @@ class ParsedPrompt:
 def parse_command(text: str | None) -> ParsedPrompt:
     """`/video 9:16 a dog surfing` → ("a dog surfing", PORTRAIT); the command word is dropped."""
     parts = (text or "").strip().split(maxsplit=1)
-    rest = parts[1].strip() if len(parts) > 1 and parts[0].startswith("/") else (text or "").strip()
-    return parse_prompt(rest)
+    if parts and parts[0].startswith("/"):
+        parts = parts[1:]
+    return parse_prompt(parts[0].strip() if parts else "")
 
 
 def parse_prompt(rest: str) -> ParsedPrompt:
