@@ -113,7 +113,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
         .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
+        .post_stop(_post_stop)
         .build()
     )
     application.bot_data["settings"] = settings
@@ -141,11 +141,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await application.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
 
 
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Runs after updates stop and before the bot's HTTP client closes: last edits can go out."""
     services = installed_services(application.bot_data)
-    engine: Engine | None = application.bot_data.get("engine")
+    engine: Engine | None = application.bot_data.pop("engine", None)
+    if engine is not None:
+        await engine.runner.stop()
     if services is not None:
-        await services.pacer.drain(wait=5.0)
+        await services.pacer.drain(wait=2.0)
         await services.pacer.close()
     if engine is not None:
         await engine.close()

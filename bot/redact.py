@@ -12,7 +12,7 @@ import threading
 
 _PATTERNS = (
     re.compile(r"ya29\.[A-Za-z0-9_.\-]+"),
-    re.compile(r"\b\d{6,12}:[A-Za-z0-9_\-]{30,}\b"),  # Telegram bot tokens
+    re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_\-]{30,}"),  # Telegram bot tokens, also in URLs
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_.\-]{12,})"),
 )
 _known: set[str] = set()

@@ -3,6 +3,8 @@ small helpers to read what it did in the fake chat."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from telegram import Update
@@ -25,7 +27,7 @@ class BotHarness:
 
     @property
     def engine(self) -> Engine:
-        assert self.app is not None
+        assert self.app is not None and self._running, "the bot is not running"
         engine: Engine = self.app.bot_data["engine"]
         return engine
 
@@ -51,14 +53,15 @@ class BotHarness:
             await app.updater.stop()
         if app.running:
             await app.stop()
+        assert app.post_stop is not None
+        await app.post_stop(app)
         await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
 
     # --- reading the chat ---
 
     def texts(self, chat_id: int) -> list[str]:
-        return [m.get("text") or m.get("caption") or "" for m in self.telegram.bot_messages(chat_id)]
+        messages = self.telegram.bot_messages(chat_id)
+        return [m.get("text") or m.get("caption") or "" for m in messages]
 
     def videos(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.telegram.bot_messages(chat_id) if "video" in m]
@@ -99,9 +102,6 @@ class BotHarness:
             jobs = await self.jobs_of(user_id)
             latest[:] = jobs[-1:]
             return bool(jobs) and bool(predicate(jobs[-1]))
-
-        import asyncio
-        import time
 
         deadline = time.monotonic() + timeout
         while not await check():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import av
 
@@ -42,7 +43,7 @@ async def test_image_is_posted_with_prompt_and_animate_button(bot: BotHarness) -
     button = photo["reply_markup"]["inline_keyboard"][0][0]
     assert button["text"] == "🎬 Animate" and button["callback_data"].startswith("animate:")
     assert photo["_file"].startswith(b"\x89PNG")
-    create = [e.body for e in bot.sim.log if e.path.endswith("/create-image-veo3")][0]
+    create = next(e.body for e in bot.sim.log if e.path.endswith("/create-image-veo3"))
     request = create["body_json"]["requests"][0]
     assert request["imageModelName"] == "GEM_PIX_2" and request["prompt"] == "a cute cat"
     assert create["flow_url"].endswith(f"/v1/projects/{PROJECT}/flowMedia:batchGenerateImages")
@@ -71,8 +72,8 @@ async def test_animate_button_asks_for_the_motion_then_animates(bot: BotHarness)
     data = photo["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     bot.telegram.press_button(USER, photo["message_id"], data)
     await bot.wait_text(USER, "How should this image move?")
-    question = [m for m in bot.telegram.bot_messages(USER)
-                if "How should this image move" in (m.get("text") or "")][0]
+    question = next(m for m in bot.telegram.bot_messages(USER)
+                    if "How should this image move" in (m.get("text") or ""))
     assert question["_params"]["reply_markup"]["force_reply"] is True
     bot.telegram.send_text(USER, "runs through snow", reply_to=question["message_id"])
     await bot.wait_videos(USER)
@@ -114,8 +115,8 @@ async def test_video_from_text_landscape_and_portrait(bot: BotHarness) -> None:
     assert all(_decodes(v["_file"]) for v in videos)
     models = sorted(c["body_json"]["requests"][0]["videoModelKey"] for c in _video_calls(bot))
     assert models == ["veo_3_1_t2v_fast", "veo_3_1_t2v_fast_portrait"]
-    portrait = [c for c in _video_calls(bot)
-                if c["body_json"]["requests"][0]["videoModelKey"].endswith("portrait")][0]
+    portrait = next(c for c in _video_calls(bot)
+                    if c["body_json"]["requests"][0]["videoModelKey"].endswith("portrait"))
     assert portrait["body_json"]["requests"][0]["aspectRatio"] == "VIDEO_ASPECT_RATIO_PORTRAIT"
     assert portrait["body_json"]["requests"][0]["textInput"]["prompt"] == "a cat surfing"
 
@@ -146,5 +147,5 @@ async def test_progress_edits_are_throttled_per_chat(start_bot) -> None:  # type
     stamps = [at for at, (method, params) in calls
               if method == "editMessageText" and params.get("chat_id") == USER]
     assert len(stamps) >= 2
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.3 - 0.02, gaps

@@ -48,7 +48,7 @@ async def test_expired_token_at_submission_resubmits_after_restart(start_bot) ->
     await bot.stop()
     revived = await start_bot(flow_bearer_token=BEARER)
     await revived.wait_videos(USER)
-    assert [e.status for e in bot.sim.log if e.path.endswith("task-status")][0] == 200
+    assert next(e.status for e in bot.sim.log if e.path.endswith("task-status")) == 200
 
 
 async def test_proxy_unavailable_after_bounded_retries(start_bot) -> None:  # type: ignore[no-untyped-def]

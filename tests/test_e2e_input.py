@@ -100,7 +100,7 @@ async def test_cancel_a_rendering_job(bot: BotHarness) -> None:
     assert f"Job #{job.id} is cancelled" in await _answer(bot, USER, f"/cancel {job.id}")
     cancelled = (await bot.jobs_of(USER))[-1]
     assert cancelled.state is JobState.CANCELLED
-    assert f"has already ended (cancelled)" in await _answer(bot, USER, f"/cancel {job.id}")
+    assert "has already ended (cancelled)" in await _answer(bot, USER, f"/cancel {job.id}")
 
 
 async def test_cannot_cancel_someone_elses_job(bot: BotHarness) -> None:

@@ -219,7 +219,8 @@ def _describe(body: Any) -> tuple[str, str | None, str | None]:
         message = body.get("message") or body.get("description") or ""
         return str(message)[:300], None, None
     reason = None
-    for detail in error.get("details") or []:
+    details = error.get("details")
+    for detail in details if isinstance(details, list) else []:
         if isinstance(detail, dict) and detail.get("reason"):
             reason = str(detail["reason"])
             break

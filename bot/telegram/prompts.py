@@ -20,12 +20,14 @@ def parse_command(text: str | None) -> ParsedPrompt:
     """`/video 9:16 a dog surfing` → ("a dog surfing", PORTRAIT); the command word is dropped."""
     parts = (text or "").strip().split(maxsplit=1)
     if parts and parts[0].startswith("/"):
-        parts = parts[1:]
-    return parse_prompt(parts[0].strip() if parts else "")
+        return parse_prompt(parts[1] if len(parts) > 1 else "")
+    return parse_prompt((text or "").strip())
 
 
 def parse_prompt(rest: str) -> ParsedPrompt:
-    first, _, tail = rest.partition(" ")
+    head = rest.split(maxsplit=1)
+    first = head[0] if head else ""
+    tail = head[1] if len(head) > 1 else ""
     if first.lower() in _PORTRAIT:
         return ParsedPrompt(tail.strip(), Aspect.PORTRAIT)
     if first.lower() in _LANDSCAPE:

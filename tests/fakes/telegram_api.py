@@ -276,7 +276,7 @@ class FakeTelegram:
         return list(self._by_method.get(method, ()))
 
     async def wait_for(
-        self, predicate: Predicate, *, timeout: float = 10.0  # noqa: ASYNC109 - the interface
+        self, predicate: Predicate, *, timeout: float = 10.0
     ) -> Any:
         """Poll `predicate` every 10 ms until it returns something truthy, and return that.
 
