@@ -12,20 +12,23 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.flow.accounts import Accounts
 from bot.flow.client import FlowClient, FlowCredentials
-from bot.flow.errors import AuthExpired
 from bot.flow.provider import FlowProvider
 from bot.flow.retry import RetryPolicy
-from bot.jobs.model import Job
 from bot.jobs.notifier import Notifier
 from bot.jobs.poller import BatchPoller
 from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner, RunnerConfig
 from bot.redact import register_secret
 from bot.telegram import handlers
+from bot.telegram.access import AccessControl
 from bot.telegram.context import BotContext, Services, install_services, installed_services
 from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.pacing import ChatPacer
+from storage.access import AccessStore
+from storage.accounts import AccountStore
+from storage.crypto import SecretBox
 from storage.db import connect
 from storage.images import ImageStore
 from storage.jobs import JobStore
@@ -34,17 +37,21 @@ logger = logging.getLogger(__name__)
 NotifierFactory = Callable[[JobStore, ImageStore], Notifier]
 COMMANDS = (("image", "make an image"), ("animate", "reply to an image: make it move"),
             ("video", "make a video from text"), ("status", "your last jobs"),
-            ("cancel", "cancel a job"), ("help", "what I can do"))
+            ("cancel", "cancel a job"), ("account", "the Google account your jobs use"),
+            ("help", "what I can do"))
 
 
 @dataclass
 class Engine:
-    """Everything a front drives: storage, the upstream provider and the job runner."""
+    """Everything a front drives: storage, accounts, providers and the job runner."""
 
     db: aiosqlite.Connection
     http: httpx.AsyncClient
     jobs: JobStore
     images: ImageStore
+    access: AccessStore
+    accounts: Accounts
+    providers: ProviderRegistry
     poller: BatchPoller
     runner: JobRunner
 
@@ -55,49 +62,62 @@ class Engine:
         await self.db.close()
 
 
+class ProviderRegistry:
+    """One provider per account, made on first use (each holds its account's credentials)."""
+
+    def __init__(self, make: Callable[[str], Provider]) -> None:
+        self._make = make
+        self._cache: dict[str, Provider] = {}
+
+    def for_account(self, account: str) -> Provider:
+        provider = self._cache.get(account)
+        if provider is None:
+            provider = self._cache[account] = self._make(account)
+        return provider
+
+
 def retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(attempts=settings.retry_attempts, max_seconds=settings.retry_max_seconds,
                        base_delay=settings.retry_base_delay)
 
 
-def flow_provider(settings: Settings, http: httpx.AsyncClient) -> FlowProvider:
-    def credentials() -> FlowCredentials:
-        bearer = settings.flow_bearer_token
-        if bearer is None or not bearer.get_secret_value():
-            raise AuthExpired("no Google bearer token is configured (FLOW_BEARER_TOKEN)")
-        proxy = settings.flow_proxy_token
-        return FlowCredentials(bearer.get_secret_value(),
-                               proxy.get_secret_value() if proxy else "", settings.flow_project_id)
+def flow_provider(settings: Settings, http: httpx.AsyncClient, accounts: Accounts,
+                  account: str) -> FlowProvider:
+    async def credentials() -> FlowCredentials:
+        return await accounts.credentials(account)
+
+    async def renew() -> bool:
+        return await accounts.renew(account)
 
     client = FlowClient(http=http, proxy_url=settings.flow_proxy_url,
                         api_url=settings.flow_api_url, credentials=credentials,
                         retry=retry_policy(settings))
-    return FlowProvider(client=client, project_id=settings.flow_project_id)
+    return FlowProvider(client=client, renew=renew)
 
 
 async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Engine:
     """Open the database and build the engine around the given notifier (not started yet)."""
     for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
-                   settings.telegram_bot_token):
+                   settings.telegram_bot_token, settings.bot_secret_key):
         register_secret(secret.get_secret_value() if secret else None)
     db = await connect(settings.database_path)
+    key = settings.bot_secret_key.get_secret_value() if settings.bot_secret_key else None
+    box = SecretBox.open(key=key, folder=settings.database_path.parent)
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout, connect=10.0),
                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
     jobs, images = JobStore(db), ImageStore(db)
-    provider: Provider = flow_provider(settings, http)
+    accounts = Accounts(store=AccountStore(db, box), settings=settings, http=http)
+    await accounts.load()
+    providers = ProviderRegistry(lambda account: flow_provider(settings, http, accounts, account))
     poller = BatchPoller(interval=settings.flow_poll_interval, backoff=retry_policy(settings))
     config = RunnerConfig(
         files_dir=settings.files_dir, poll_interval=settings.flow_poll_interval,
         max_jobs_per_user=settings.max_jobs_per_user, submit_timeout=settings.submit_timeout,
         render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
         progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval))
-
-    def provider_for(job: Job) -> Provider:
-        return provider
-
-    runner = JobRunner(store=jobs, provider_for=provider_for, poller=poller,
-                       notifier=make_notifier(jobs, images), config=config)
-    return Engine(db, http, jobs, images, poller, runner)
+    runner = JobRunner(store=jobs, provider_for=lambda job: providers.for_account(job.account),
+                       poller=poller, notifier=make_notifier(jobs, images), config=config)
+    return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
@@ -126,14 +146,20 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     pacer = ChatPacer(chat_interval=settings.telegram_chat_interval,
                       edit_interval=settings.progress_edit_interval,
                       global_rate=settings.telegram_global_rate)
+    notifiers: list[TelegramNotifier] = []
 
     def notifier(jobs: JobStore, images: ImageStore) -> Notifier:
-        return TelegramNotifier(bot=application.bot, jobs=jobs, images=images, pacer=pacer)
+        notifiers.append(TelegramNotifier(bot=application.bot, jobs=jobs, images=images,
+                                          pacer=pacer, admin_ids=settings.admin_user_ids))
+        return notifiers[0]
 
     engine = await open_engine(settings, notifier)
     application.bot_data["engine"] = engine
-    install_services(application.bot_data, Services(settings, engine.runner, engine.jobs,
-                                                    engine.images, pacer))
+    access = AccessControl(settings=settings, store=engine.access)
+    await access.load()
+    install_services(application.bot_data, Services(
+        settings, engine.runner, engine.jobs, engine.images, pacer, access, engine.accounts,
+        notifiers[0], engine.providers.for_account))
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
     if not settings.allowed_user_ids and not settings.admin_user_ids:

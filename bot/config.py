@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/bot.sqlite3")
     allowed_user_ids: IdList = frozenset()
     admin_user_ids: IdList = frozenset()
+    flow_session_url: str = "https://labs.google/fx/api/auth/session"
+    bot_secret_key: SecretStr | None = None
+    daily_video_limit: int | None = Field(default=None, ge=1)
 
     # Beyond the contract: sensible defaults, documented in README and .env.example.
     max_jobs_per_user: int = Field(default=2, ge=1)
@@ -41,7 +44,13 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(default=5, ge=1)
     retry_max_seconds: float = Field(default=60.0, gt=0)
     retry_base_delay: float = Field(default=1.0, ge=0)
+    token_renew_margin: float = Field(default=300.0, ge=0)
     log_level: str = "INFO"
+
+    @field_validator("daily_video_limit", "bot_secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("allowed_user_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -52,7 +61,7 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("telegram_api_url", "flow_proxy_url", "flow_api_url")
+    @field_validator("telegram_api_url", "flow_proxy_url", "flow_api_url", "flow_session_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -65,6 +74,3 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
-
-    def is_allowed(self, user_id: int) -> bool:
-        return user_id in self.allowed_user_ids or user_id in self.admin_user_ids

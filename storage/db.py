@@ -51,6 +51,24 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, message_id)
     );
     """,
+    """
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        owner_id INTEGER,
+        bearer_token TEXT,
+        bearer_expires_at REAL,
+        cookie TEXT,
+        project_id TEXT,
+        proxy_token TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE access (
+        user_id INTEGER PRIMARY KEY,
+        allowed INTEGER NOT NULL,
+        changed_by INTEGER,
+        changed_at REAL NOT NULL
+    );
+    """,
 )
 
 

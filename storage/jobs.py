@@ -61,6 +61,25 @@ class JobStore:
         marks = ",".join("?" * len(terminal))
         return await self._select(f"WHERE state NOT IN ({marks}) ORDER BY id", terminal)
 
+    async def count_videos_since(self, user_id: int, since: float) -> int:
+        """Videos a user asked for since `since`, not counting ones refused before submission."""
+        async with self._db.execute(
+            "SELECT count(*) FROM jobs WHERE user_id = ? AND kind != 'image' AND created_at >= ?"
+            " AND NOT (state IN ('failed', 'cancelled') AND task_id IS NULL)",
+            (user_id, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def count_active(self, account: str) -> int:
+        terminal = [state.value for state in JobState if state.terminal]
+        async with self._db.execute(
+            f"SELECT count(*) FROM jobs WHERE account = ? AND state NOT IN "
+            f"({','.join('?' * len(terminal))})", (account, *terminal),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def for_user(self, user_id: int, *, limit: int = 10) -> list[Job]:
         return await self._select("WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit))
 

@@ -113,6 +113,7 @@ async def test_downloaded_but_undelivered_video_is_delivered_after_restart(  # t
     bot = await start_bot()
     uploaded = await bot.wait_videos(USER)
     assert uploaded[0]["_file"].startswith(b"\x00\x00\x00\x18ftyp")
+    await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
     assert len(sim.log) == 0 and not video.exists()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ class FlowClient:
         http: httpx.AsyncClient,
         proxy_url: str,
         api_url: str,
-        credentials: Callable[[], FlowCredentials],
+        credentials: Callable[[], Awaitable[FlowCredentials]],
         retry: RetryPolicy,
     ) -> None:
         self._http = http
@@ -55,9 +55,12 @@ class FlowClient:
     def api_url(self) -> str:
         return self._api_url
 
+    async def credentials(self) -> FlowCredentials:
+        return await self._credentials()
+
     async def proxy_create(self, path: str, google_path: str, body: dict[str, Any]) -> Any:
         """POST a create call through the proxy. Costs credits, so it is not idempotent."""
-        creds = self._credentials()
+        creds = await self._credentials()
         payload = {"body_json": body, "flow_auth_token": creds.bearer_token,
                    "flow_url": self._api_url + google_path}
         return await self._json(
@@ -68,13 +71,14 @@ class FlowClient:
     async def proxy_task_status(self, task_id: str) -> Any:
         return await self._json(
             "GET", self._proxy_url + protocol.PROXY_TASK_STATUS, upstream=protocol.UPSTREAM_PROXY,
-            token=self._credentials().proxy_token, params={"taskId": task_id},
+            token=(await self._credentials()).proxy_token, params={"taskId": task_id},
         )
 
-    async def google(self, method: str, path: str, json: Any = None) -> Any:
+    async def google(self, method: str, path: str, json: Any = None, *,
+                     retry: bool = True) -> Any:
         return await self._json(
             method, self._api_url + path, upstream=protocol.UPSTREAM_GOOGLE,
-            token=self._credentials().bearer_token, json=json,
+            token=(await self._credentials()).bearer_token, json=json, retry=retry,
         )
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
@@ -109,7 +113,7 @@ class FlowClient:
 
     async def _json(
         self, method: str, url: str, *, upstream: str, token: str, idempotent: bool = True,
-        **kwargs: Any,
+        retry: bool = True, **kwargs: Any,
     ) -> Any:
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -125,6 +129,8 @@ class FlowClient:
             except ValueError as exc:
                 raise BadResponse(f"{upstream} answered with something that is not JSON") from exc
 
+        if not retry:
+            return await attempt()
         return await with_retries(attempt, policy=self._retry, what=f"{method} {upstream}",
                                   idempotent=idempotent)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.flow.errors import BadResponse, GenerationFailed, UpstreamError, from_google_error
 from bot.jobs.model import Aspect
-from bot.jobs.provider import Accepted, RenderState, RenderStatus
+from bot.jobs.provider import Accepted, AccountStatus, RenderState, RenderStatus
 
 IMAGE_MODEL = "GEM_PIX_2"
 I2V_MODEL = "veo_3_0_r2v_fast_ultra"
@@ -173,6 +173,13 @@ def parse_entry(entry: Any) -> RenderStatus:
     if "ERROR" in status or "FAILED" in status:
         return RenderStatus(RenderState.FAILED, error=_entry_error(entry, status))
     return RenderStatus(RenderState.PENDING)  # an unknown new status: keep waiting, bounded
+
+
+def parse_credits(body: Any) -> AccountStatus:
+    credits = body.get("credits") if isinstance(body, dict) else None
+    tier = body.get("userPaygateTier") if isinstance(body, dict) else None
+    return AccountStatus(credits=credits if isinstance(credits, int) else None,
+                         tier=str(tier) if tier else None)
 
 
 def operation_names(render: list[dict[str, Any]]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,13 @@ from bot.flow import protocol
 from bot.flow.client import FlowClient
 from bot.flow.errors import BadResponse
 from bot.jobs.model import JobKind
-from bot.jobs.provider import Accepted, GenerationRequest, RenderStatus
+from bot.jobs.provider import Accepted, AccountStatus, GenerationRequest, RenderStatus
 
 logger = logging.getLogger(__name__)
+
+
+async def _cannot_renew() -> bool:
+    return False
 
 
 class FlowProvider:
@@ -21,9 +25,10 @@ class FlowProvider:
 
     name = "flow"
 
-    def __init__(self, *, client: FlowClient, project_id: str) -> None:
+    def __init__(self, *, client: FlowClient,
+                 renew: Callable[[], Awaitable[bool]] = _cannot_renew) -> None:
         self._client = client
-        self._project_id = project_id
+        self._renew = renew
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         body = await self._client.google("POST", protocol.GOOGLE_UPLOAD,
@@ -35,13 +40,14 @@ class FlowProvider:
         return media_id
 
     async def submit(self, request: GenerationRequest) -> str:
+        project = (await self._client.credentials()).project_id
         if request.kind is JobKind.IMAGE:
-            google_path = protocol.image_url(self._project_id)
-            body = protocol.image_body(request.prompt, request.aspect, self._project_id)
+            google_path = protocol.image_url(project)
+            body = protocol.image_body(request.prompt, request.aspect, project)
             answer = await self._client.proxy_create(protocol.PROXY_CREATE_IMAGE, google_path, body)
         else:
             ref = request.reference_media_id
-            body = protocol.video_body(request.prompt, request.aspect, self._project_id, ref)
+            body = protocol.video_body(request.prompt, request.aspect, project, ref)
             answer = await self._client.proxy_create(
                 protocol.PROXY_CREATE_VIDEO, protocol.video_path(ref), body)
         return protocol.parse_task_id(answer)
@@ -55,9 +61,16 @@ class FlowProvider:
         return protocol.parse_accepted_video(result)
 
     async def check(self, renders: Sequence[dict[str, Any]]) -> list[RenderStatus]:
+        # No retry loop here: the poller's next tick is the retry, with its own backoff.
         body = await self._client.google("POST", protocol.GOOGLE_POLL,
-                                         {"operations": list(renders)})
+                                         {"operations": list(renders)}, retry=False)
         return protocol.parse_poll(body, expected=len(renders))
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         return await self._client.download(url, dest, max_bytes=max_bytes)
+
+    async def renew_auth(self) -> bool:
+        return await self._renew()
+
+    async def account_status(self) -> AccountStatus | None:
+        return protocol.parse_credits(await self._client.google("GET", protocol.GOOGLE_CREDITS))

@@ -48,6 +48,12 @@ class RenderStatus:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class AccountStatus:
+    credits: int | None = None
+    tier: str | None = None
+
+
 class Provider(Protocol):
     """One upstream account. Every method raises only `bot.flow.errors.UpstreamError`s."""
 
@@ -68,3 +74,9 @@ class Provider(Protocol):
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         """Stream a result to `dest`; return its size. Raises ResultTooLarge past `max_bytes`."""
+
+    async def renew_auth(self) -> bool:
+        """Try to get fresh credentials after a 401; True when there are new ones to try."""
+
+    async def account_status(self) -> AccountStatus | None:
+        """Credits and tier of the account, when the upstream tells."""

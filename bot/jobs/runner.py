@@ -46,6 +46,9 @@ class RunnerConfig:
     progress_every: float = 3.0
 
 
+MAX_RENEWALS_PER_JOB = 2
+
+
 class Interrupted(PermanentError):
     """A crash hit while a submission was in flight: resubmitting could charge twice."""
 
@@ -66,6 +69,7 @@ class JobRunner:
         self._config = config
         self._clock = clock
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._renewals: dict[int, int] = {}
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
 
@@ -131,6 +135,7 @@ class JobRunner:
     def _forget(self, job_id: int, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id) is task:
             del self._tasks[job_id]
+            self._renewals.pop(job_id, None)
 
     async def _drive(self, job_id: int) -> None:
         job = await self._store.get(job_id)
@@ -278,17 +283,28 @@ class JobRunner:
 
     async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
         if isinstance(exc, AuthExpired):
+            if await self._renewed(job):
+                return await self._store.update(job, state=_resume_state(_forget_refused(job, exc)),
+                                                **_refused_changes(job, exc))
             return await self._wait_for_token(job, exc)
         logger.warning("job %d: failed in state %s: %s", job.id, job.state.value, exc)
         return await self._fail(job, exc.code, exc.detail)
 
+    async def _renewed(self, job: Job) -> bool:
+        """Renew the account's token once per job and outage; a second 401 in a row waits."""
+        if self._renewals.get(job.id, 0) >= MAX_RENEWALS_PER_JOB:
+            return False
+        self._renewals[job.id] = self._renewals.get(job.id, 0) + 1
+        renewed = await self._provider_for(job).renew_auth()
+        if renewed:
+            logger.info("job %d: token renewed after a 401; carrying on", job.id)
+        return renewed
+
     async def _wait_for_token(self, job: Job, exc: AuthExpired) -> Job:
-        changes: dict[str, object] = {}
-        if job.state is JobState.SUBMITTING or (exc.refused_submission and job.render is None):
-            changes["task_id"] = None  # the upstream refused it: submitting again is safe
         logger.warning("job %d: token expired in state %s; waiting", job.id, job.state.value)
         job = await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
-                                       error_code=exc.code, error_detail=exc.detail, **changes)
+                                       error_code=exc.code, error_detail=exc.detail,
+                                       **_refused_changes(job, exc))
         await self._tell(self._notifier.waiting_for_token(job), job)
         return job
 
@@ -310,6 +326,17 @@ class JobRunner:
             await report
         except Exception:
             logger.exception("job %d: reporting to the front failed", job.id)
+
+
+def _refused_changes(job: Job, exc: AuthExpired) -> dict[str, object]:
+    """A submission the upstream refused (or never got) may go again: forget its task id."""
+    if job.state is JobState.SUBMITTING or (exc.refused_submission and job.render is None):
+        return {"task_id": None}
+    return {}
+
+
+def _forget_refused(job: Job, exc: AuthExpired) -> Job:
+    return job.replace(**_refused_changes(job, exc))
 
 
 def _resume_state(job: Job) -> JobState:

@@ -31,6 +31,7 @@ from bot.sim.media import (
     padded_chunks,
     padded_size,
 )
+from bot.sim.session import SESSION_PATH, SessionAuthority
 from bot.sim.state import IMAGE_SIZES, VIDEO_COST, Operation, SimState, StoredImage, prompt_bucket
 from bot.sim.validate import ImageSpec, Invalid, ProxyCall, VideoSpec
 
@@ -115,6 +116,7 @@ class FlowSimulator:
         self.log: list[LoggedRequest] = []
         self._keep_log = keep_log
         self._state = SimState()
+        self.sessions = SessionAuthority()
         self._videos = Mp4Cache()
         self._injections: list[_Injection] = []
         self._server: HttpServer | None = None
@@ -126,6 +128,7 @@ class FlowSimulator:
             ("POST", POLL): self._poll,
             ("POST", "/v1:uploadUserImage"): self._upload,
             ("GET", "/v1/credits"): self._credits,
+            ("GET", SESSION_PATH): self._session,
         }
 
     # lifecycle and properties
@@ -160,6 +163,10 @@ class FlowSimulator:
     @property
     def api_url(self) -> str:
         return self.base_url
+
+    @property
+    def session_url(self) -> str:
+        return self.base_url + SESSION_PATH
 
     # test helpers
 
@@ -230,14 +237,12 @@ class FlowSimulator:
 
     def _google_auth(self, request: Request) -> None:
         token = _bearer(request)
-        wanted = self.config.bearer_token
-        if token is None or (wanted is not None and token != wanted):
+        if token is None or not self.sessions.is_valid(token, self.config.bearer_token):
             raise _Reject(_google_fail(401))
 
     def _google_refusal(self, call: ProxyCall, prompts: list[str]) -> dict[str, Any] | None:
         """What Google answers the proxy instead of doing the work, if anything."""
-        wanted = self.config.bearer_token
-        if wanted is not None and call.token != wanted:
+        if not self.sessions.is_valid(call.token, self.config.bearer_token):
             return google_error(401)
         if any("FORCE_UNSAFE" in prompt for prompt in prompts):
             return unsafe_error()
@@ -328,6 +333,9 @@ class FlowSimulator:
         self._google_auth(request)
         return Response.json({"credits": self.config.credits,
                               "userPaygateTier": "PAYGATE_TIER_TWO"})
+
+    async def _session(self, request: Request, body: Any) -> Response:
+        return Response.json(self.sessions.session(request.headers.get("cookie")))
 
     # media (signed links: no auth)
 

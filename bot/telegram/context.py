@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.flow.accounts import Accounts
+from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner
+from bot.telegram.access import AccessControl
+from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.pacing import ChatPacer
 from storage.images import ImageStore
 from storage.jobs import JobStore
@@ -25,6 +30,10 @@ class Services:
     jobs: JobStore
     images: ImageStore
     pacer: ChatPacer
+    access: AccessControl
+    accounts: Accounts
+    notifier: TelegramNotifier
+    provider_for_account: Callable[[str], Provider]
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -4,13 +4,14 @@ edited in place, and the finished image or video uploaded as a reply."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.jobs.model import Job, JobKind, Phase
 from bot.jobs.notifier import DeliveryFailed
@@ -28,8 +29,10 @@ class TelegramNotifier:
     """Implements `bot.jobs.notifier.Notifier` for Telegram chats."""
 
     def __init__(self, *, bot: Bot, jobs: JobStore, images: ImageStore, pacer: ChatPacer,
-                 max_uploads: int = 4) -> None:
+                 admin_ids: frozenset[int] = frozenset(), max_uploads: int = 4) -> None:
         self._bot = bot
+        self._admin_ids = admin_ids
+        self._alerted: set[str] = set()
         self._jobs = jobs
         self._images = images
         self._pacer = pacer
@@ -49,6 +52,26 @@ class TelegramNotifier:
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
         await self._show(job, texts.text(job.language, "phase_waiting", id=job.id,
                                          kind=_kind(job), reason=reason))
+        await self._alert_once(job.account)
+
+    def token_renewed(self, account: str) -> None:
+        """The account has a new token: a later expiry is news again."""
+        self._alerted.discard(account)
+
+    async def _alert_once(self, account: str) -> None:
+        """Tell whoever can fix the token (admins, or the account's owner), once per outage."""
+        if account in self._alerted:
+            return
+        self._alerted.add(account)
+        owner = account.removeprefix("user:")
+        targets = [int(owner)] if owner.isdigit() else sorted(self._admin_ids)
+        for chat_id in targets:
+            text = texts.text("en", "token_alert", account=account)
+            try:
+                await self._pacer.send(chat_id, functools.partial(self._bot.send_message,
+                                                                   chat_id, text))
+            except TelegramError as exc:
+                logger.warning("could not alert %d about account %s: %s", chat_id, account, exc)
 
     async def deliver(self, job: Job, path: Path) -> None:
         try:

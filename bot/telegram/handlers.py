@@ -20,9 +20,10 @@ from telegram.ext import (
 )
 
 from bot.jobs.model import JobKind, NewJob
-from bot.telegram import texts
+from bot.telegram import admin, texts
 from bot.telegram.context import BotContext
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
+from bot.telegram.replies import lang, reply
 from storage.images import ImageRef
 
 logger = logging.getLogger(__name__)
@@ -30,21 +31,10 @@ STATUS_LIMIT = 10
 PROMPT_PREVIEW = 40
 
 
-def lang(update: Update) -> str:
-    user = update.effective_user
-    return texts.language_of(user.language_code if user else None)
-
-
-async def reply(update: Update, key: str, **values: object) -> None:
-    message = update.effective_message
-    if message is not None:
-        await message.reply_text(texts.text(lang(update), key, **values))
-
-
 async def gate(update: Update, context: BotContext) -> None:
     """Runs before every handler: unknown users get their id and nothing else happens."""
     user = update.effective_user
-    if user is not None and context.services.settings.is_allowed(user.id):
+    if user is not None and context.services.access.is_allowed(user.id):
         return
     if user is not None:
         logger.info("refused user %d", user.id)
@@ -250,7 +240,7 @@ def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
         return False
     if chat.type == ChatType.PRIVATE or ref.owner_id == user.id:
         return True
-    return user.id in context.services.settings.admin_user_ids
+    return context.services.access.is_admin(user.id)
 
 
 async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: ParsedPrompt, *,
@@ -258,10 +248,23 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
-    await context.services.runner.submit(NewJob(
+    services = context.services
+    if kind is not JobKind.IMAGE and await _over_daily_limit(context, user.id):
+        await reply(update, "daily_limit", limit=services.settings.daily_video_limit)
+        return
+    await services.runner.submit(NewJob(
         user_id=user.id, chat_id=message.chat_id, kind=kind, prompt=parsed.prompt,
         aspect=parsed.aspect, reference_media_id=reference_media_id, source_path=source_path,
-        reply_to_message_id=message.message_id, language=lang(update)))
+        reply_to_message_id=message.message_id, language=lang(update),
+        account=services.accounts.account_for(user.id)))
+
+
+async def _over_daily_limit(context: BotContext, user_id: int) -> bool:
+    limit = context.services.settings.daily_video_limit
+    if limit is None or context.services.access.is_admin(user_id):
+        return False
+    midnight = time.time() // 86400 * 86400  # UTC
+    return await context.services.jobs.count_videos_since(user_id, midnight) >= limit
 
 
 def _shorten(prompt: str) -> str:
@@ -287,6 +290,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(animate_caption, animate),
         CallbackQueryHandler(animate_button, pattern=r"^animate:\d+$"),
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
-        MessageHandler(filters.COMMAND, unknown),
     ])
+    admin.register(application)
+    application.add_handler(MessageHandler(filters.COMMAND, unknown))
     application.add_error_handler(on_error)

@@ -10,6 +10,8 @@ COMMANDS_EN = (
     "/video <prompt> — make a video from text (/video 9:16 … for portrait)\n"
     "/status — your last jobs\n"
     "/cancel <id> — cancel one of your jobs\n"
+    "/account — the Google account your jobs use\n"
+    "/login, /logout — use your own Google account (private chat)\n"
     "/help — this message"
 )
 COMMANDS_VI = (
@@ -18,6 +20,8 @@ COMMANDS_VI = (
     "/video <mô tả> — tạo video từ văn bản (/video 9:16 … cho video dọc)\n"
     "/status — các việc gần đây của bạn\n"
     "/cancel <số> — huỷ một việc của bạn\n"
+    "/account — tài khoản Google mà các việc của bạn dùng\n"
+    "/login, /logout — dùng tài khoản Google của riêng bạn (chat riêng)\n"
     "/help — tin nhắn này"
 )
 
@@ -98,6 +102,47 @@ EN: dict[str, str] = {
     "error_lost": "the result file was lost. Please try again.",
     "error_internal": "something went wrong inside the bot; the operator has the details.",
     "error_unknown": "something went wrong ({detail}). Please try again.",
+    "admins_only": "Only the bot's admins can do that.",
+    "secret_in_group": "🔒 Never post secrets in a group: I deleted that message. Send it to me in "
+                       "a private chat.",
+    "usage_token": "Send the Google token like this, in a private chat: /token ya29.…",
+    "usage_proxytoken": "Send the captcha proxy's token like this: /proxytoken <token>",
+    "usage_cookie": "Send the labs.google session cookie (__Secure-next-auth.session-token) "
+                    "like this: /cookie <value>",
+    "usage_project": "Send the Flow project id like this: /project <id>",
+    "project_saved": "📁 The Flow project is now {project}.",
+    "field_bearer_token": "the Google token",
+    "field_proxy_token": "the proxy token",
+    "secret_saved": "🔑 Saved {what} {masked}. {resumed} paused job(s) resume.",
+    "cookie_saved": "🍪 Saved the session cookie; it gave a fresh token {masked} (expires "
+                    "{expires}). Tokens now renew by themselves. {resumed} paused job(s) resume.",
+    "cookie_dead": "🍪 labs.google gave no token for that cookie: copy the whole value of "
+                   "__Secure-next-auth.session-token again.",
+    "account_operator": "Your jobs run on the operator's Google account; {jobs} of yours are "
+                        "running. /login in a private chat uses your own account instead.",
+    "account_operator_name": "the operator's account",
+    "account_own_name": "your own account",
+    "account_view": "Account: {name}\nToken: {masked}\nExpires: {expires}\nRenewal: {renewal}\n"
+                    "Credits: {credits} (tier {tier})\nJobs running on it: {jobs}",
+    "renewal_cookie": "automatic (session cookie set)",
+    "renewal_manual": "by hand (send /token, or /cookie for automatic renewal)",
+    "expires_unknown": "unknown (Google tokens last about an hour)",
+    "in_time": "in {left}",
+    "login_usage": "In a private chat: /login ya29.… project=<id> proxy=<proxy token>, or "
+                   "/login cookie=<session cookie> project=<id> proxy=<proxy token>",
+    "login_done": "✅ Your own Google account is set (token {masked}); your new jobs run on it. "
+                  "/logout removes it.",
+    "logout_done": "Your account is erased; your new jobs run on the operator's account.",
+    "logout_none": "You have no account of your own.",
+    "usage_allow": "Usage: /allow <user id>",
+    "usage_deny": "Usage: /deny <user id>",
+    "deny_admin": "{user_id} is an admin (ADMIN_USER_IDS) and stays allowed.",
+    "allowed_done": "User {user_id} may use the bot now.",
+    "denied_done": "User {user_id} may no longer use the bot.",
+    "users_list": "Admins: {admins}\nAllowed: {allowed}\nDenied: {denied}",
+    "daily_limit": "You have reached today's limit of {limit} videos. It resets at midnight UTC.",
+    "token_alert": "🔑 The Google token of account {account} has expired and jobs are waiting. "
+                   "Send /token ya29.… (or /cookie …) to me in a private chat.",
 }
 
 VI: dict[str, str] = {
@@ -174,6 +219,49 @@ VI: dict[str, str] = {
     "error_lost": "tệp kết quả bị mất. Hãy thử lại.",
     "error_internal": "có lỗi bên trong bot; người quản lý có chi tiết.",
     "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
+    "admins_only": "Chỉ quản trị viên của bot mới làm được việc đó.",
+    "secret_in_group": "🔒 Đừng bao giờ gửi thông tin bí mật trong nhóm: mình đã xoá tin nhắn "
+                       "đó. Hãy gửi cho mình trong chat riêng.",
+    "usage_token": "Gửi token Google như sau, trong chat riêng: /token ya29.…",
+    "usage_proxytoken": "Gửi token của proxy captcha như sau: /proxytoken <token>",
+    "usage_cookie": "Gửi cookie phiên labs.google (__Secure-next-auth.session-token) như sau: "
+                    "/cookie <giá trị>",
+    "usage_project": "Gửi mã dự án Flow như sau: /project <mã>",
+    "project_saved": "📁 Dự án Flow bây giờ là {project}.",
+    "field_bearer_token": "token Google",
+    "field_proxy_token": "token proxy",
+    "secret_saved": "🔑 Đã lưu {what} {masked}. {resumed} việc đang tạm dừng sẽ tiếp tục.",
+    "cookie_saved": "🍪 Đã lưu cookie phiên; nó cho token mới {masked} (hết hạn {expires}). "
+                    "Token giờ sẽ tự làm mới. {resumed} việc đang tạm dừng sẽ tiếp tục.",
+    "cookie_dead": "🍪 labs.google không cho token với cookie đó: hãy sao chép lại toàn bộ giá "
+                   "trị __Secure-next-auth.session-token.",
+    "account_operator": "Các việc của bạn chạy trên tài khoản Google của người vận hành; {jobs} "
+                        "việc của bạn đang chạy. Dùng /login trong chat riêng để dùng tài khoản "
+                        "của bạn.",
+    "account_operator_name": "tài khoản của người vận hành",
+    "account_own_name": "tài khoản của bạn",
+    "account_view": "Tài khoản: {name}\nToken: {masked}\nHết hạn: {expires}\nLàm mới: "
+                    "{renewal}\nTín dụng: {credits} (gói {tier})\nViệc đang chạy: {jobs}",
+    "renewal_cookie": "tự động (đã có cookie phiên)",
+    "renewal_manual": "thủ công (gửi /token, hoặc /cookie để tự làm mới)",
+    "expires_unknown": "không rõ (token Google dùng được khoảng một giờ)",
+    "in_time": "còn {left}",
+    "login_usage": "Trong chat riêng: /login ya29.… project=<mã> proxy=<token proxy>, hoặc "
+                   "/login cookie=<cookie phiên> project=<mã> proxy=<token proxy>",
+    "login_done": "✅ Đã đặt tài khoản Google của bạn (token {masked}); các việc mới chạy trên "
+                  "đó. /logout để xoá.",
+    "logout_done": "Đã xoá tài khoản của bạn; các việc mới chạy trên tài khoản của người vận "
+                   "hành.",
+    "logout_none": "Bạn không có tài khoản riêng.",
+    "usage_allow": "Cách dùng: /allow <id người dùng>",
+    "usage_deny": "Cách dùng: /deny <id người dùng>",
+    "deny_admin": "{user_id} là quản trị viên (ADMIN_USER_IDS) và vẫn được phép.",
+    "allowed_done": "Người dùng {user_id} giờ được dùng bot.",
+    "denied_done": "Người dùng {user_id} không còn được dùng bot.",
+    "users_list": "Quản trị: {admins}\nĐược phép: {allowed}\nBị chặn: {denied}",
+    "daily_limit": "Bạn đã đạt giới hạn {limit} video hôm nay. Giới hạn đặt lại lúc nửa đêm UTC.",
+    "token_alert": "🔑 Token Google của tài khoản {account} đã hết hạn và các việc đang chờ. Hãy "
+                   "gửi /token ya29.… (hoặc /cookie …) cho mình trong chat riêng.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

@@ -1,0 +1,141 @@
+"""The two servers the bench runs on loopback, tuned to stay cheap and small under load.
+
+`BenchTelegram` is the test suite's `FakeTelegram` with its flood limits on (Telegram's published
+limits: about 1 message per second per chat, 30 per second in all; past them a 429 with
+`retry_after`, each counted in `flood_429`). Three changes keep it fit for hundreds of 5 MB
+uploads, none of which changes what a client sees:
+
+* multipart bodies are split with `bytes.find` instead of the `email` package (which costs about
+  70-170 ms of the bench's CPU per 5 MB upload and would slow the very server being measured);
+* an uploaded video's bytes are dropped once its size is recorded (800 x 5 MB would otherwise stay
+  in the bench process: in the message's `_file` and in the fake's file store);
+* every accepted `sendVideo` (one that passed the flood check) is recorded with its arrival time,
+  chat and caption, which is what job latency is measured against.
+
+`BenchSim` is the `FlowSimulator` without the request bodies in its log (a poll body of 800
+operations at every tick adds up); method, path, status, arrival time and the number of
+operations of each poll stay, which is all the metrics need.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sim.httpserver import Request
+from bot.sim.server import VIDEO_PREFIX, FlowSimulator, LoggedRequest
+from tests.fakes.telegram_api import FakeTelegram, _Call, _decode_value
+
+_PARAM_RE = re.compile(r'(?:^|;)\s*([a-zA-Z*]+)="((?:[^"\\]|\\.)*)"')
+_BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?')
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One sendVideo the fake accepted."""
+
+    chat_id: int
+    caption: str
+    at: float  # time.monotonic() when the fake took it (after the whole upload arrived)
+    size: int  # bytes of the uploaded video
+
+
+def parse_multipart(content_type: str, body: bytes
+                    ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """Fields and files of a multipart/form-data body, as `Request.form()` returns them."""
+    match = _BOUNDARY_RE.search(content_type)
+    if match is None:
+        raise ValueError("multipart body without a boundary")
+    delimiter = b"--" + match.group(1).encode("latin-1")
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    start = body.find(delimiter)
+    while start >= 0:
+        head_start = start + len(delimiter)
+        if body.startswith(b"--", head_start):
+            break  # the closing delimiter
+        head_end = body.find(b"\r\n\r\n", head_start)
+        if head_end < 0:
+            break
+        end = body.find(b"\r\n" + delimiter, head_end + 4)
+        if end < 0:
+            break
+        headers = body[head_start:head_end].decode("utf-8", "replace")
+        disposition = next((line.split(":", 1)[1] for line in headers.split("\r\n")
+                            if line.lower().startswith("content-disposition:")), "")
+        params = {key.lower(): value for key, value in _PARAM_RE.findall(disposition)}
+        name = params.get("name", "")
+        payload = body[head_end + 4:end]
+        if "filename" in params:
+            files[name] = (params["filename"], payload)
+        else:
+            fields[name] = payload.decode("utf-8")
+        start = end + 2
+    return fields, files
+
+
+class BenchTelegram(FakeTelegram):
+    """`FakeTelegram` with flood limits, a fast multipart parser and no kept upload bytes."""
+
+    def __init__(self, *, token: str = "777000:BENCH-TOKEN") -> None:
+        super().__init__(token=token, flood_limits=True)
+        self.deliveries: list[Delivery] = []
+
+    def api_requests(self) -> int:
+        """Bot API calls received, 429s included, without the getUpdates long polls."""
+        return sum(1 for method, _ in self.requests if method != "getUpdates")
+
+    def by_method(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for method, _ in self.requests:
+            counts[method] = counts.get(method, 0) + 1
+        return counts
+
+    # FakeTelegram's hooks (private in the test fake; kept in sync by the smoke test)
+
+    def _decode(self, request: Request, method: str) -> _Call:
+        content_type = request.headers.get("content-type", "")
+        if not (request.body and content_type.startswith("multipart/form-data")):
+            return super()._decode(request, method)
+        fields, files = parse_multipart(content_type, request.body)
+        handler = self._methods.get(method.lower())
+        name = handler.__name__[len("_api_"):] if handler else method
+        params = {key: _decode_value(key, value) for key, value in
+                  {**request.query, **fields}.items()}
+        recorded = {**params, **{key: {"upload": filename, "size": len(data)}
+                                 for key, (filename, data) in files.items()}}
+        return _Call(name, params, files, recorded)
+
+    def _api_sendVideo(self, call: _Call) -> dict[str, Any]:
+        at = time.monotonic()
+        result: dict[str, Any] = super()._api_sendVideo(call)
+        video = result["video"]
+        self.deliveries.append(Delivery(int(result["chat"]["id"]), str(result.get("caption", "")),
+                                        at, int(video["file_size"])))
+        stored = self.files.get(video["file_id"])
+        if stored is not None:
+            stored.data = b""
+        message = self._index.get((result["chat"]["id"], result["message_id"]))
+        if message is not None:
+            message["_file"] = None
+        return result
+
+
+class BenchSim(FlowSimulator):
+    """`FlowSimulator` whose log keeps no request bodies."""
+
+    def _record(self, entry: LoggedRequest) -> None:
+        entry.body = None
+        super()._record(entry)
+
+    def video_times(self) -> dict[str, tuple[float, float | None]]:
+        """prompt -> (when its create-video arrived, when its video was first fetched)."""
+        fetched: dict[str, float] = {}
+        for entry in self.log:
+            if entry.path.startswith(VIDEO_PREFIX) and entry.status == 200:
+                name = entry.path.removeprefix(VIDEO_PREFIX).removesuffix(".mp4")
+                fetched.setdefault(name, entry.at)
+        return {op.spec.prompt: (op.created, fetched.get(op.name))
+                for op in self._state.operations.values()}

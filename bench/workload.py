@@ -1,0 +1,221 @@
+"""One benchmark run: servers up, the client process up, U x J `/video` at once, measure, tear down.
+
+The bench process runs the Flow simulator and the fake Telegram (asyncio, loopback). The client
+under test is a separate process: the real bot (`python -m bot`) or the baseline client
+(`python -m bench.baseline`), so that its memory and CPU can be read from /proc alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import metrics
+from bench.botproc import Child, ProcStats, clean_env
+from bench.fakes import BenchSim, BenchTelegram
+from bench.metrics import Command
+from bot.sim.config import SimConfig
+
+BEARER = "ya29.bench-token"
+PROXY_TOKEN = "bench-proxy-token"
+PROJECT = "00000000-bench-project"
+FIRST_USER = 10_001
+MIB = 1024 * 1024
+READY_TIMEOUT = 60.0
+SETTLE_TIMEOUT = 20.0
+CLIENTS = ("bot", "baseline")
+
+
+class BenchError(RuntimeError):
+    """The run could not be carried out (the client died, never came up, ...)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    users: int = 200
+    jobs_per_user: int = 1
+    latency: float = 5.0  # L: seconds from create-video to SUCCESSFUL in the simulator
+    poll: float = 0.5  # P: FLOW_POLL_INTERVAL of the bot, the baseline's sleep between polls
+    video_mb: float = 5.0  # S: every video is padded to this many MiB
+    timeout: float = 600.0  # seconds this run may take, start-up included
+    client: str = "bot"
+    verbose: bool = True
+
+    @property
+    def jobs(self) -> int:
+        return self.users * self.jobs_per_user
+
+
+def _log(params: Params, text: str) -> None:
+    if params.verbose:
+        print(f"[bench {params.client} U={params.users}] {text}", file=sys.stderr, flush=True)
+
+
+def _bench_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _child(params: Params, sim: BenchSim, fake: BenchTelegram, folder: Path) -> Child:
+    if params.client == "bot":
+        users = ",".join(str(FIRST_USER + n) for n in range(params.users))
+        env = clean_env({
+            "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.url,
+            "FLOW_PROXY_URL": sim.proxy_url, "FLOW_API_URL": sim.api_url,
+            "FLOW_BEARER_TOKEN": BEARER, "FLOW_PROXY_TOKEN": PROXY_TOKEN,
+            "FLOW_PROJECT_ID": PROJECT, "FLOW_POLL_INTERVAL": f"{params.poll:g}",
+            "DATABASE_PATH": str(folder / "data" / "bot.sqlite3"), "ALLOWED_USER_IDS": users,
+            "LOG_LEVEL": "WARNING",
+        })
+        return Child("bot", [], env=env, cwd=folder, log_path=folder / "bot.log")
+    args = ["--telegram", fake.url, "--token", fake.token, "--proxy", sim.proxy_url,
+            "--api", sim.api_url, "--bearer", BEARER, "--proxy-token", PROXY_TOKEN,
+            "--project", PROJECT, "--poll", f"{params.poll:g}"]
+    return Child("bench.baseline", args, env=clean_env({}), cwd=folder,
+                 log_path=folder / "baseline.log")
+
+
+def queue_commands(fake: BenchTelegram, params: Params) -> list[Command]:
+    """Every user sends J `/video` with a unique prompt, all in one go."""
+    commands = []
+    for n in range(params.users):
+        user = FIRST_USER + n
+        for j in range(params.jobs_per_user):
+            prompt = f"bench clip u{user} j{j}"
+            queued_at = time.monotonic()
+            fake.send_text(user, f"/video {prompt}")
+            commands.append(Command(user, prompt, queued_at))
+    return commands
+
+
+def progress_state(fake: BenchTelegram, chats: set[int]) -> tuple[int, int]:
+    """(open, failed) progress messages of the bot in these chats: open = not ✅/❌ yet."""
+    still_open = failed = 0
+    for chat in chats:
+        for message in fake.bot_messages(chat):
+            text = str(message.get("text") or "")
+            if "#" not in text or "video" in message:
+                continue
+            if text.startswith("❌"):
+                failed += 1
+            elif not text.startswith("✅"):
+                still_open += 1
+    return still_open, failed
+
+
+async def _wait_ready(fake: BenchTelegram, child: Child) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not fake.calls("getUpdates"):
+        if not child.running():
+            raise BenchError(f"{child.module} exited at start-up:\n{child.log_tail()}")
+        if time.monotonic() > deadline:
+            raise BenchError(f"{child.module} did not ask for updates within {READY_TIMEOUT:g}s:"
+                             f"\n{child.log_tail()}")
+        await asyncio.sleep(0.05)
+
+
+async def _wait_done(fake: BenchTelegram, child: Child, params: Params,
+                     commands: list[Command], deadline: float) -> bool:
+    """Until every job has its video (or failed); False on timeout."""
+    chats = {c.chat_id for c in commands}
+    next_report = time.monotonic() + 5.0
+    while True:
+        delivered = len(metrics.match_deliveries(commands, fake.deliveries))
+        failed = progress_state(fake, chats)[1] if params.client == "bot" else 0
+        if delivered + failed >= len(commands):
+            return True
+        if not child.running():
+            raise BenchError(f"{child.module} died mid-run:\n{child.log_tail()}")
+        now = time.monotonic()
+        if now > deadline:
+            return False
+        if now >= next_report:
+            _log(params, f"{delivered}/{len(commands)} videos, {failed} failed, "
+                         f"{fake.flood_429} x 429")
+            next_report = now + 5.0
+        await asyncio.sleep(0.05)
+
+
+async def _settle(fake: BenchTelegram, commands: list[Command], deadline: float) -> float:
+    """Let the last progress edits ("✅ done") go out; returns the seconds waited."""
+    chats = {c.chat_id for c in commands}
+    started = time.monotonic()
+    limit = min(deadline, started + SETTLE_TIMEOUT)
+    while progress_state(fake, chats)[0] and time.monotonic() < limit:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)  # the fake has no event for "a message was edited"
+    return round(time.monotonic() - started, 2)
+
+
+async def run(params: Params) -> dict[str, Any]:
+    """One run; returns the result record (see `bench.metrics` for the definitions)."""
+    if params.client not in CLIENTS:
+        raise ValueError(f"client must be one of {CLIENTS}")
+    started = time.monotonic()
+    deadline = started + params.timeout
+    bench_cpu0 = _bench_cpu()
+    sim = BenchSim(SimConfig(latency=params.latency, task_polls=1,
+                             video_bytes=int(params.video_mb * MIB), proxy_token=PROXY_TOKEN,
+                             bearer_token=BEARER, credits=10**12))
+    fake = BenchTelegram()
+    await sim.start()
+    await fake.start()
+    child: Child | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="veo-bench-") as tmp:
+            child = _child(params, sim, fake, Path(tmp))
+            try:
+                await child.start()
+                await _wait_ready(fake, child)
+                startup = child.stats()
+                _log(params, f"{child.module} is up (pid {child.pid}); sending {params.jobs} "
+                             "/video")
+                commands = queue_commands(fake, params)
+                finished = await _wait_done(fake, child, params, commands, deadline)
+                settle_s = await _settle(fake, commands, deadline) if finished else 0.0
+                final = child.stats()
+            finally:
+                exit_code = await child.stop()
+            if exit_code not in (0, None):
+                _log(params, f"{child.module} exited with {exit_code}:\n{child.log_tail(10)}")
+            chats = {c.chat_id for c in commands}
+            failed = progress_state(fake, chats)[1]
+    finally:
+        if child is not None:
+            child.kill_now()
+        await fake.stop()
+        await sim.stop()
+    return _result(params, commands, sim, fake, startup, final, failed=failed,
+                   timed_out=not finished, settle_s=settle_s,
+                   bench_cpu_s=round(_bench_cpu() - bench_cpu0, 2))
+
+
+def _result(params: Params, commands: list[Command], sim: BenchSim, fake: BenchTelegram,
+            startup: ProcStats, final: ProcStats, *, failed: int, timed_out: bool,
+            settle_s: float, bench_cpu_s: float) -> dict[str, Any]:
+    matched = metrics.match_deliveries(commands, fake.deliveries)
+    work_cpu = max(final.cpu_s - startup.cpu_s, 0.0)
+    result: dict[str, Any] = {
+        "client": params.client, "users": params.users, "jobs_per_user": params.jobs_per_user,
+        "latency_s": params.latency, "poll_s": params.poll, "video_mb": params.video_mb,
+        "jobs": len(commands), "failed": failed,
+        **metrics.latency_stats(commands, matched, params.latency),
+        **metrics.stage_stats(commands, matched, sim.video_times(), params.latency),
+        **metrics.poll_stats(sim.log, params.poll),
+        "telegram_requests": fake.api_requests(), "telegram_429": fake.flood_429,
+        "peak_rss_mb": final.peak_rss_mb, "cpu_s": final.cpu_s,
+        "cpu_startup_s": startup.cpu_s,
+        "cpu_ms_per_job": round(1000 * work_cpu / max(len(commands), 1), 2),
+        "measured_process": "python -m bot" if params.client == "bot"
+        else "python -m bench.baseline",
+        "bench_cpu_s": bench_cpu_s, "timed_out": timed_out, "settle_s": settle_s,
+        "telegram_by_method": {k: v for k, v in sorted(fake.by_method().items())
+                               if k != "getUpdates"},
+    }
+    return {key: result[key] for key in (*metrics.KEYS, "settle_s", "telegram_by_method")}
+
