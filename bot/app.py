@@ -86,8 +86,8 @@ def flow_provider(settings: Settings, http: httpx.AsyncClient, accounts: Account
     async def credentials() -> FlowCredentials:
         return await accounts.credentials(account)
 
-    async def renew() -> bool:
-        return await accounts.renew(account)
+    async def renew(stale: str | None) -> bool:
+        return await accounts.renew(account, stale)
 
     client = FlowClient(http=http, proxy_url=settings.flow_proxy_url,
                         api_url=settings.flow_api_url, credentials=credentials,

@@ -228,7 +228,7 @@ async def test_tokens_are_checked(sim: FlowSimulator, client: httpx.AsyncClient)
 
 async def test_padded_download_stays_playable(sim: FlowSimulator,
                                               client: httpx.AsyncClient) -> None:
-    sim.config.latency = 0.05
+    sim.config.latency = 0.4  # long enough that the first poll still sees PENDING
     sim.config.video_bytes = 300_000
     result = await run_task(client, sim, "video", video_payload(sim, "padded"))
     done = (await poll_until_done(client, sim, result["operations"]))[0]

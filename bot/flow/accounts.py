@@ -17,15 +17,13 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
-from bot.flow.client import FlowCredentials
+from bot.flow.client import FlowCredentials, fingerprint
 from bot.flow.errors import AuthExpired, UpstreamError
 from bot.flow.session import fetch_session_token
 from bot.redact import register_secret
 from storage.accounts import OPERATOR, AccountStore, StoredAccount, user_account_id
 
 logger = logging.getLogger(__name__)
-#: A renewal this recent counts for everyone: a burst of 401s renews once.
-RENEWAL_DEBOUNCE = 20.0
 
 
 class Accounts:
@@ -38,7 +36,6 @@ class Accounts:
         self._cache: dict[str, StoredAccount] = {}
         self._own: set[int] = set()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._renewed_at: dict[str, float] = {}
 
     async def load(self) -> None:
         """Warm the cache: the operator's record and every user's own account."""
@@ -78,13 +75,17 @@ class Accounts:
         return FlowCredentials(account.bearer_token, account.proxy_token or "",
                                account.project_id or "")
 
-    async def renew(self, account_id: str) -> bool:
-        """Mint a fresh bearer token from the session cookie; False when there is no way to."""
+    async def renew(self, account_id: str, stale: str | None = None) -> bool:
+        """Mint a fresh bearer token from the session cookie; False when there is no way to.
+
+        `stale` fingerprints the refused token: if it was replaced meanwhile (a burst of 401s,
+        an admin's /token), the replacement is the answer and nothing is fetched.
+        """
         lock = self._locks.setdefault(account_id, asyncio.Lock())
         async with lock:
-            if self._clock() - self._renewed_at.get(account_id, -1e9) < RENEWAL_DEBOUNCE:
-                return True
             account = self.view(account_id)
+            if stale and account.bearer_token and fingerprint(account.bearer_token) != stale:
+                return True
             if not account.cookie:
                 return False
             try:
@@ -95,7 +96,6 @@ class Accounts:
                 return False
             await self.update(account_id, bearer_token=token.access_token,
                               bearer_expires_at=token.expires_at)
-            self._renewed_at[account_id] = self._clock()
             logger.info("account %s: bearer token renewed from the session cookie", account_id)
             return True
 
@@ -106,7 +106,6 @@ class Accounts:
             register_secret(fields.get(name))
         if "bearer_token" in fields and "bearer_expires_at" not in fields:
             fields["bearer_expires_at"] = None
-            self._renewed_at.pop(account_id, None)
         current = self._cache.get(account_id) or StoredAccount(id=account_id, owner_id=owner_id)
         account = replace(current, **fields)
         await self._store.save(account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import httpx
 
 from bot.flow import protocol
 from bot.flow.errors import (
+    AuthExpired,
     BadResponse,
     ResultTooLarge,
     UpstreamError,
@@ -22,6 +24,11 @@ from bot.flow.retry import RetryPolicy, with_retries
 
 logger = logging.getLogger(__name__)
 _CHUNK = 256 * 1024
+
+
+def fingerprint(token: str) -> str:
+    """A short, one-way name for a token: safe to keep on errors and compare."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,10 @@ class FlowClient:
             except httpx.HTTPError as exc:
                 raise from_transport(exc, upstream=upstream) from exc
             if response.status_code >= 400:
-                raise from_response(response, upstream=upstream)
+                error = from_response(response, upstream=upstream)
+                if isinstance(error, AuthExpired):
+                    error.credential = fingerprint(token)
+                raise error
             try:
                 return response.json()
             except ValueError as exc:

@@ -97,9 +97,14 @@ class PermanentError(UpstreamError):
 
 
 class AuthExpired(PermanentError):
-    """Raised on 401: the Google bearer token (or the proxy token) expired or is wrong."""
+    """Raised on 401: the Google bearer token (or the proxy token) expired or is wrong.
+
+    `credential` is a fingerprint (never the token) of the token that was refused, so a renewal
+    can tell whether someone already replaced it.
+    """
 
     code = "auth_expired"
+    credential: str | None = None
 
 
 class AccessDenied(PermanentError):

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.flow import protocol
-from bot.flow.client import FlowClient
-from bot.flow.errors import BadResponse
+from bot.flow.client import FlowClient, fingerprint
+from bot.flow.errors import AuthExpired, BadResponse
 from bot.jobs.model import JobKind
 from bot.jobs.provider import Accepted, AccountStatus, GenerationRequest, RenderStatus
 
 logger = logging.getLogger(__name__)
 
 
-async def _cannot_renew() -> bool:
+async def _cannot_renew(stale: str | None) -> bool:
     return False
 
 
@@ -26,7 +26,7 @@ class FlowProvider:
     name = "flow"
 
     def __init__(self, *, client: FlowClient,
-                 renew: Callable[[], Awaitable[bool]] = _cannot_renew) -> None:
+                 renew: Callable[[str | None], Awaitable[bool]] = _cannot_renew) -> None:
         self._client = client
         self._renew = renew
 
@@ -53,7 +53,12 @@ class FlowProvider:
         return protocol.parse_task_id(answer)
 
     async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
-        result = protocol.parse_task_result(await self._client.proxy_task_status(task_id))
+        answer = await self._client.proxy_task_status(task_id)
+        try:
+            result = protocol.parse_task_result(answer)
+        except AuthExpired as exc:  # Google refused the token the proxy passed on
+            exc.credential = fingerprint((await self._client.credentials()).bearer_token)
+            raise
         if result is None:
             return None
         if kind is JobKind.IMAGE:
@@ -69,8 +74,8 @@ class FlowProvider:
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         return await self._client.download(url, dest, max_bytes=max_bytes)
 
-    async def renew_auth(self) -> bool:
-        return await self._renew()
+    async def renew_auth(self, failed: AuthExpired) -> bool:
+        return await self._renew(failed.credential)
 
     async def account_status(self) -> AccountStatus | None:
         return protocol.parse_credits(await self._client.google("GET", protocol.GOOGLE_CREDITS))

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.flow.errors import AuthExpired
 from bot.jobs.model import Aspect, JobKind
 
 
@@ -75,7 +76,7 @@ class Provider(Protocol):
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         """Stream a result to `dest`; return its size. Raises ResultTooLarge past `max_bytes`."""
 
-    async def renew_auth(self) -> bool:
+    async def renew_auth(self, failed: AuthExpired) -> bool:
         """Try to get fresh credentials after a 401; True when there are new ones to try."""
 
     async def account_status(self) -> AccountStatus | None:

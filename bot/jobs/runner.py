@@ -283,19 +283,19 @@ class JobRunner:
 
     async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
         if isinstance(exc, AuthExpired):
-            if await self._renewed(job):
+            if await self._renewed(job, exc):
                 return await self._store.update(job, state=_resume_state(_forget_refused(job, exc)),
                                                 **_refused_changes(job, exc))
             return await self._wait_for_token(job, exc)
         logger.warning("job %d: failed in state %s: %s", job.id, job.state.value, exc)
         return await self._fail(job, exc.code, exc.detail)
 
-    async def _renewed(self, job: Job) -> bool:
+    async def _renewed(self, job: Job, exc: AuthExpired) -> bool:
         """Renew the account's token once per job and outage; a second 401 in a row waits."""
         if self._renewals.get(job.id, 0) >= MAX_RENEWALS_PER_JOB:
             return False
         self._renewals[job.id] = self._renewals.get(job.id, 0) + 1
-        renewed = await self._provider_for(job).renew_auth()
+        renewed = await self._provider_for(job).renew_auth(exc)
         if renewed:
             logger.info("job %d: token renewed after a 401; carrying on", job.id)
         return renewed
