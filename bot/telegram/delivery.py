@@ -16,7 +16,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.jobs.model import Job, JobKind, Phase
 from bot.jobs.notifier import DeliveryFailed
 from bot.telegram import texts
-from bot.telegram.pacing import ChatPacer
+from bot.telegram.pacing import ChatPacer, Priority
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
@@ -87,7 +87,7 @@ class TelegramNotifier:
         message = texts.text(job.language, "too_large", url=url)
         await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
             job.chat_id, message, reply_to_message_id=job.reply_to_message_id,
-            allow_sending_without_reply=True))
+            allow_sending_without_reply=True), priority=Priority.DELIVERY)
 
     async def _send_video(self, job: Job, path: Path) -> None:
         caption = texts.text(job.language, "video_caption", prompt=job.prompt)[:CAPTION_LIMIT]
@@ -101,7 +101,7 @@ class TelegramNotifier:
                     allow_sending_without_reply=True, write_timeout=UPLOAD_TIMEOUT,
                     read_timeout=UPLOAD_TIMEOUT)
 
-            await self._pacer.send(job.chat_id, upload)
+            await self._pacer.send(job.chat_id, upload, priority=Priority.DELIVERY)
 
     async def _send_image(self, job: Job, path: Path) -> None:
         assert job.media_id is not None, "an image job is delivered with its mediaId"
@@ -112,7 +112,7 @@ class TelegramNotifier:
             job.chat_id, data, caption=job.prompt[:CAPTION_LIMIT],
             reply_markup=InlineKeyboardMarkup([[button]]),
             reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
-            write_timeout=UPLOAD_TIMEOUT))
+            write_timeout=UPLOAD_TIMEOUT), priority=Priority.DELIVERY)
         await self._images.remember(chat_id=job.chat_id, message_id=message.message_id,
                                     media_id=job.media_id, owner_id=job.user_id, job_id=job.id)
 
@@ -136,7 +136,7 @@ class TelegramNotifier:
                 return False
             message = await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
                 job.chat_id, text, reply_to_message_id=job.reply_to_message_id,
-                allow_sending_without_reply=True))
+                allow_sending_without_reply=True), priority=Priority.PROGRESS)
             self._progress_ids[job.id] = message.message_id
             await self._jobs.update(job, progress_message_id=message.message_id)
             self._creating.pop(job.id, None)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, TypeVar
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
@@ -23,19 +26,45 @@ T = TypeVar("T")
 EditCall = Callable[[str, Any], Awaitable[Any]]
 
 
-class _RateGate:
-    """Evenly spaced permits: at most `rate` per second, no bursts."""
+class Priority(IntEnum):
+    """Who goes first when the global budget is short: results before chatter."""
+
+    DELIVERY = 0  #: the image or video the user waits for
+    REPLY = 1  #: answers and notices
+    PROGRESS = 2  #: progress messages and their edits (cosmetic, coalesced)
+
+
+class _PriorityGate:
+    """Evenly spaced permits, at most `rate` per second, handed out by priority, then in order."""
 
     def __init__(self, rate: float) -> None:
         self._gap = 1.0 / rate
         self._next = 0.0
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._releaser: asyncio.Task[None] | None = None
 
-    async def take(self) -> None:
+    async def take(self, priority: Priority) -> None:
         now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self._gap
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        if not self._waiting and self._next <= now:
+            self._next = now + self._gap
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), future))
+        if self._releaser is None or self._releaser.done():
+            self._releaser = asyncio.create_task(self._release())
+        await future
+
+    async def _release(self) -> None:
+        while self._waiting:
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            _, _, future = heapq.heappop(self._waiting)
+            if future.done():  # its caller was cancelled
+                continue
+            future.set_result(None)
+            self._next = max(time.monotonic(), self._next) + self._gap
 
 
 @dataclass(eq=False)
@@ -52,16 +81,19 @@ class ChatPacer:
                  max_retries: int = 5) -> None:
         self._chat_interval = chat_interval
         self._edit_interval = edit_interval
-        self._gate = _RateGate(global_rate)
+        self._gate = _PriorityGate(global_rate)
         self._max_retries = max_retries
         self._chats: dict[int, _Chat] = {}
 
-    async def send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+    async def send(self, chat_id: int, call: Callable[[], Awaitable[T]], *,
+                   priority: Priority = Priority.REPLY) -> T:
         """Run one Telegram call for this chat when the limits allow it."""
         chat = self._chats.setdefault(chat_id, _Chat())
+        # The global permit first, without holding the chat: a video must not queue behind its
+        # own chat's progress message while that one waits for a low-priority permit.
+        await self._gate.take(priority)
         async with chat.lock:
             await _sleep_until(chat.last_send + self._chat_interval)
-            await self._gate.take()
             try:
                 return await self._with_retries(call)
             finally:
@@ -91,13 +123,13 @@ class ChatPacer:
     async def _flush(self, chat_id: int, chat: _Chat) -> None:
         while chat.pending:
             await _sleep_until(chat.last_edit + self._edit_interval)
+            await self._gate.take(Priority.PROGRESS)
             async with chat.lock:
                 await _sleep_until(chat.last_send + self._chat_interval)
                 if not chat.pending:
                     return
                 message_id = next(iter(chat.pending))
                 text, markup, call = chat.pending.pop(message_id)
-                await self._gate.take()
                 try:
                     await self._with_retries(functools.partial(call, text, markup))
                 except BadRequest as exc:
