@@ -69,6 +69,9 @@ MIGRATIONS: tuple[str, ...] = (
         changed_at REAL NOT NULL
     );
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN options TEXT;
+    """,
 )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options
 
 _JSON_FIELDS = frozenset({"render"})
 _ENUM_FIELDS = {"kind": JobKind, "aspect": Aspect, "state": JobState}
@@ -27,10 +27,11 @@ class JobStore:
         cursor = await self._db.execute(
             """INSERT INTO jobs (user_id, chat_id, kind, prompt, aspect, state, created_at,
                updated_at, reference_media_id, source_path, reply_to_message_id, language,
-               account, provider) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+               account, provider, options) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (new.user_id, new.chat_id, new.kind.value, new.prompt, new.aspect.value,
              JobState.QUEUED.value, now, now, new.reference_media_id, new.source_path,
-             new.reply_to_message_id, new.language, new.account, new.provider),
+             new.reply_to_message_id, new.language, new.account, new.provider,
+             _to_column("options", new.options)),
         )
         await self._db.commit()
         job_id = cursor.lastrowid
@@ -90,6 +91,8 @@ class JobStore:
 
 
 def _to_column(name: str, value: Any) -> Any:
+    if name == "options":
+        return json.dumps(value.as_dict()) if value.named() else None
     if name in _JSON_FIELDS and value is not None:
         return json.dumps(value, separators=(",", ":"))
     if name in _ENUM_FIELDS and value is not None:
@@ -104,4 +107,5 @@ def _to_job(row: aiosqlite.Row) -> Job:
     for name in _JSON_FIELDS:
         if data[name] is not None:
             data[name] = json.loads(data[name])
+    data["options"] = Options.from_dict(json.loads(data["options"]) if data["options"] else None)
     return Job(**data)

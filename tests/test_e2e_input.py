@@ -127,3 +127,18 @@ async def test_per_user_limit_queues_the_rest_in_order(start_bot) -> None:  # ty
     assert prompts == ["first", "second", "third"]
     polls = [e for e in bot.sim.log if "batchCheckAsync" in e.path]
     assert max(e.ops for e in polls) == 1  # never two of this user's jobs rendering at once
+
+
+async def test_seed_reaches_the_flow_body(bot: BotHarness) -> None:
+    bot.telegram.send_text(USER, "/video a seeded dog --seed 4242")
+    await bot.wait_videos(USER)
+    create = next(e.body for e in bot.sim.log if e.path.endswith("create-video-veo3"))
+    assert create["body_json"]["requests"][0]["seed"] == 4242
+    assert create["body_json"]["requests"][0]["textInput"]["prompt"] == "a seeded dog"
+
+
+async def test_options_flow_cannot_honour_get_a_sentence(bot: BotHarness) -> None:
+    answer = await _answer(bot, USER, "/video a dog --neg cats --res 1080p")
+    assert "can't honour --neg, --res" in answer
+    assert "720p or 1080p" in await _answer(bot, USER, "/video a dog --res 4k")
+    assert _upstream_requests(bot) == 0

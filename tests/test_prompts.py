@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs.model import Aspect
+from bot.jobs.model import Aspect, Options
 from bot.telegram import texts
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
 
@@ -102,3 +102,28 @@ def test_problem_key_formats_with_its_values() -> None:
     key, values = issue
     assert texts.text("en", key, **values) == (
         "That prompt has 21 characters; the limit is 20. Please shorten it.")
+
+
+def test_options_follow_the_prompt() -> None:
+    parsed = parse_command("/video 9:16 a dog surfing --neg blurry, text --seed 42 "
+                           "--res 1080P --dur 8s")
+    assert parsed.prompt == "a dog surfing" and parsed.error is None
+    assert parsed.aspect is Aspect.PORTRAIT
+    assert parsed.options == Options(negative_prompt="blurry, text", seed=42,
+                                     resolution="1080p", duration=8)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("/video a dog --seed", "option_missing_value"),
+    ("/video a dog --seed minus-one", "option_bad_seed"),
+    ("/video a dog --dur forever", "option_bad_duration"),
+    ("/video a dog --res 4k", "option_bad_resolution"),
+])
+def test_bad_options_are_named(text: str, key: str) -> None:
+    parsed = parse_command(text)
+    assert parsed.error is not None and parsed.error[0] == key
+
+
+def test_missing_value_names_the_flag_as_typed() -> None:
+    assert parse_command("/video a dog --neg").error == ("option_missing_value",
+                                                        {"option": "--neg"})

@@ -57,21 +57,25 @@ def _seed() -> int:
     return random.randint(1, 999_999)
 
 
-def image_body(prompt: str, aspect: Aspect, project_id: str) -> dict[str, Any]:
+def image_body(
+    prompt: str, aspect: Aspect, project_id: str, seed: int | None = None
+) -> dict[str, Any]:
     context = {"sessionId": _session_id(), "projectId": project_id, "tool": "PINHOLE"}
     return {"clientContext": context, "requests": [{
-        "clientContext": context, "seed": _seed(), "imageModelName": IMAGE_MODEL,
+        "clientContext": context, "seed": _seed() if seed is None else seed,
+        "imageModelName": IMAGE_MODEL,
         "imageAspectRatio": _IMAGE_ASPECT[aspect], "prompt": prompt, "imageInputs": [],
     }]}
 
 
 def video_body(
-    prompt: str, aspect: Aspect, project_id: str, reference_media_id: str | None
+    prompt: str, aspect: Aspect, project_id: str, reference_media_id: str | None,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     request: dict[str, Any] = {
         "aspectRatio": _VIDEO_ASPECT[aspect],
         "metadata": {"sceneId": str(uuid.uuid4())},
-        "seed": _seed(),
+        "seed": _seed() if seed is None else seed,
         "textInput": {"prompt": prompt},
         "videoModelKey": video_model(aspect, reference_media_id),
     }

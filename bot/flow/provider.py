@@ -24,6 +24,7 @@ class FlowProvider:
     """Submits through the proxy, polls Google directly with whole operation entries."""
 
     name = "flow"
+    supported_options = frozenset({"seed"})
 
     def __init__(self, *, client: FlowClient,
                  renew: Callable[[str | None], Awaitable[bool]] = _cannot_renew) -> None:
@@ -43,11 +44,13 @@ class FlowProvider:
         project = (await self._client.credentials()).project_id
         if request.kind is JobKind.IMAGE:
             google_path = protocol.image_url(project)
-            body = protocol.image_body(request.prompt, request.aspect, project)
+            body = protocol.image_body(request.prompt, request.aspect, project,
+                                       request.options.seed)
             answer = await self._client.proxy_create(protocol.PROXY_CREATE_IMAGE, google_path, body)
         else:
             ref = request.reference_media_id
-            body = protocol.video_body(request.prompt, request.aspect, project, ref)
+            body = protocol.video_body(request.prompt, request.aspect, project, ref,
+                                       request.options.seed)
             answer = await self._client.proxy_create(
                 protocol.PROXY_CREATE_VIDEO, protocol.video_path(ref), body)
         return protocol.parse_task_id(answer)

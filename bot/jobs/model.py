@@ -54,6 +54,28 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True)
+class Options:
+    """What a Veo user may ask for beyond the prompt and aspect; providers support a subset."""
+
+    negative_prompt: str | None = None
+    seed: int | None = None
+    resolution: str | None = None  #: "720p" or "1080p"
+    duration: int | None = None  #: seconds
+
+    def named(self) -> frozenset[str]:
+        """The names of the options that are set."""
+        return frozenset(name for name, value in self.as_dict().items() if value is not None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Options:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in fields})
+
+
+@dataclass(frozen=True)
 class NewJob:
     """What a front (Telegram, the terminal) asks the engine to make."""
 
@@ -68,6 +90,7 @@ class NewJob:
     language: str = "en"
     account: str = "default"
     provider: str = "flow"
+    options: Options = Options()
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,7 @@ class Job:
     finished_at: float | None = None
     error_code: str | None = None
     error_detail: str | None = None
+    options: Options = Options()
 
     @property
     def makes_video(self) -> bool:

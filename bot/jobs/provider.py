@@ -7,13 +7,13 @@ returns (`task_id`, `render`) are opaque to the engine: it saves them and hands 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.flow.errors import AuthExpired
-from bot.jobs.model import Aspect, JobKind
+from bot.jobs.model import Aspect, JobKind, Options
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class GenerationRequest:
     prompt: str
     aspect: Aspect
     reference_media_id: str | None = None
+    options: Options = field(default_factory=Options)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Provider(Protocol):
     """One upstream account. Every method raises only `bot.flow.errors.UpstreamError`s."""
 
     name: str
+    #: the names of `Options` fields this provider honours; the front refuses the others
+    supported_options: frozenset[str]
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         """Upload a user's picture; return its mediaId."""

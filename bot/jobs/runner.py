@@ -183,7 +183,8 @@ class JobRunner:
             logger.info("job %d: uploaded the user's photo", job.id)
         job = await self._store.update(job, state=JobState.SUBMITTING)
         await self._notify_progress(job, Phase.SUBMITTING)
-        request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id)
+        request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id,
+                                    job.options)
         task_id = await provider.submit(request)
         logger.info("job %d: submitted, task %s", job.id, task_id)
         return await self._store.update(job, state=JobState.SUBMITTED, task_id=task_id)

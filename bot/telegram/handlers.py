@@ -28,6 +28,9 @@ from storage.images import ImageRef
 
 logger = logging.getLogger(__name__)
 STATUS_LIMIT = 10
+VIDEO_ONLY_OPTIONS = frozenset({"resolution", "duration"})
+OPTION_FLAGS = {"negative_prompt": "--neg", "seed": "--seed", "resolution": "--res",
+                "duration": "--dur"}
 PROMPT_PREVIEW = 40
 
 
@@ -195,12 +198,31 @@ async def on_error(update: object, context: BotContext) -> None:
 
 async def _refuse_prompt(update: Update, context: BotContext, parsed: ParsedPrompt, *,
                          usage: str) -> bool:
+    """Reply with the one sentence that says what is wrong, if anything is."""
     issue = problem(parsed.prompt, limit=context.services.settings.prompt_max_chars)
-    if issue is None:
-        return False
-    key, values = issue
-    await reply(update, usage if key == "empty" else key, **values)
-    return True
+    if issue is not None:
+        key, values = issue
+        await reply(update, usage if key == "empty" else key, **values)
+        return True
+    if parsed.error is not None:
+        key, details = parsed.error
+        await reply(update, key, **details)
+        return True
+    unsupported = _unsupported_options(update, context, parsed, image=usage == "usage_image")
+    if unsupported:
+        await reply(update, "option_unsupported", options=", ".join(unsupported))
+        return True
+    return False
+
+
+def _unsupported_options(update: Update, context: BotContext, parsed: ParsedPrompt, *,
+                         image: bool) -> list[str]:
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    provider = services.provider_for_account(services.accounts.account_for(user.id))
+    supported = provider.supported_options - (VIDEO_ONLY_OPTIONS if image else frozenset())
+    return sorted(OPTION_FLAGS[name] for name in parsed.options.named() - supported)
 
 
 async def _animate_from(update: Update, context: BotContext, source: Message,
@@ -256,7 +278,7 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
         user_id=user.id, chat_id=message.chat_id, kind=kind, prompt=parsed.prompt,
         aspect=parsed.aspect, reference_media_id=reference_media_id, source_path=source_path,
         reply_to_message_id=message.message_id, language=lang(update),
-        account=services.accounts.account_for(user.id)))
+        account=services.accounts.account_for(user.id), options=parsed.options))
 
 
 async def _over_daily_limit(context: BotContext, user_id: int) -> bool:

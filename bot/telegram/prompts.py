@@ -1,19 +1,35 @@
-"""Reading a command's prompt and options out of a message text, and checking it."""
+"""Reading a command's prompt and options out of a message text, and checking it.
+
+    /video 9:16 a dog surfing --neg blurry, text --seed 42 --res 1080p --dur 8
+
+The aspect (`9:16`, `16:9`, `portrait`, `landscape`) may lead the prompt; options follow it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from bot.jobs.model import Aspect
+from bot.jobs.model import Aspect, Options
 
 _PORTRAIT = frozenset({"9:16", "portrait", "--portrait"})
 _LANDSCAPE = frozenset({"16:9", "landscape", "--landscape"})
+_OPTION_NAMES = {"--seed": "seed", "--neg": "negative_prompt", "--negative": "negative_prompt",
+                 "--res": "resolution", "--resolution": "resolution", "--dur": "duration",
+                 "--duration": "duration"}
+RESOLUTIONS = ("720p", "1080p")
+MAX_SEED = 2**32 - 1
+MAX_DURATION = 60
+
+Problem = tuple[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class ParsedPrompt:
     prompt: str
     aspect: Aspect
+    options: Options = field(default_factory=Options)
+    error: Problem | None = None  #: an option that could not be read
 
 
 def parse_command(text: str | None) -> ParsedPrompt:
@@ -25,14 +41,57 @@ def parse_command(text: str | None) -> ParsedPrompt:
 
 
 def parse_prompt(rest: str) -> ParsedPrompt:
-    head = rest.split(maxsplit=1)
-    first = head[0] if head else ""
-    tail = head[1] if len(head) > 1 else ""
-    if first.lower() in _PORTRAIT:
-        return ParsedPrompt(tail.strip(), Aspect.PORTRAIT)
-    if first.lower() in _LANDSCAPE:
-        return ParsedPrompt(tail.strip(), Aspect.LANDSCAPE)
-    return ParsedPrompt(rest.strip(), Aspect.LANDSCAPE)
+    body = rest.strip()
+    aspect = Aspect.LANDSCAPE
+    head = body.split(maxsplit=1)
+    if head and head[0].lower() in _PORTRAIT | _LANDSCAPE:
+        aspect = Aspect.PORTRAIT if head[0].lower() in _PORTRAIT else Aspect.LANDSCAPE
+        body = head[1].strip() if len(head) > 1 else ""
+    words = body.split()
+    if "--portrait" in (w.lower() for w in words):
+        aspect = Aspect.PORTRAIT
+        words = [w for w in words if w.lower() != "--portrait"]
+        body = " ".join(words)
+    start = next((i for i, w in enumerate(words) if w.lower() in _OPTION_NAMES), None)
+    if start is None:
+        return ParsedPrompt(body, aspect)  # keeps the prompt's own line breaks
+    raw, error = _read_options(words[start:])
+    options, value_error = _options(raw)
+    return ParsedPrompt(" ".join(words[:start]), aspect, options, error or value_error)
+
+
+def _read_options(words: list[str]) -> tuple[dict[str, str], Problem | None]:
+    raw: dict[str, str] = {}
+    typed: dict[str, str] = {}  # option name → the flag as the user wrote it
+    name: str | None = None
+    for word in words:
+        if word.lower() in _OPTION_NAMES:
+            name = _OPTION_NAMES[word.lower()]
+            raw[name], typed[name] = "", word
+        elif name is not None:
+            raw[name] = f"{raw[name]} {word}".strip()
+    missing = [typed[key] for key, value in raw.items() if not value]
+    if missing:
+        return raw, ("option_missing_value", {"option": missing[0]})
+    return raw, None
+
+
+def _options(raw: dict[str, str]) -> tuple[Options, Problem | None]:
+    seed, duration, resolution = raw.get("seed"), raw.get("duration"), raw.get("resolution")
+    if seed is not None and not (seed.isdigit() and int(seed) <= MAX_SEED):
+        return Options(), ("option_bad_seed", {"value": seed, "max": MAX_SEED})
+    if duration is not None:
+        duration = duration.lower().removesuffix("s")
+        if not (duration.isdigit() and 1 <= int(duration) <= MAX_DURATION):
+            return Options(), ("option_bad_duration", {"value": raw["duration"]})
+    if resolution is not None and resolution.lower() not in RESOLUTIONS:
+        return Options(), ("option_bad_resolution", {"value": resolution})
+    return Options(
+        negative_prompt=raw.get("negative_prompt") or None,
+        seed=int(seed) if seed is not None else None,
+        resolution=resolution.lower() if resolution else None,
+        duration=int(duration) if duration is not None else None,
+    ), None
 
 
 def problem(prompt: str, *, limit: int) -> tuple[str, dict[str, int]] | None:

@@ -102,6 +102,13 @@ EN: dict[str, str] = {
     "error_lost": "the result file was lost. Please try again.",
     "error_internal": "something went wrong inside the bot; the operator has the details.",
     "error_unknown": "something went wrong ({detail}). Please try again.",
+    "option_missing_value": "The option {option} needs a value, e.g. --seed 42.",
+    "option_bad_seed": "The seed must be a whole number from 0 to {max}, not “{value}”.",
+    "option_bad_duration": "The duration must be a number of seconds, e.g. --dur 8, not "
+                           "“{value}”.",
+    "option_bad_resolution": "The resolution must be 720p or 1080p, not “{value}”.",
+    "option_unsupported": "This provider can't honour {options} for this kind of job; remove it "
+                          "and send again.",
     "admins_only": "Only the bot's admins can do that.",
     "secret_in_group": "🔒 Never post secrets in a group: I deleted that message. Send it to me in "
                        "a private chat.",
@@ -219,6 +226,12 @@ VI: dict[str, str] = {
     "error_lost": "tệp kết quả bị mất. Hãy thử lại.",
     "error_internal": "có lỗi bên trong bot; người quản lý có chi tiết.",
     "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
+    "option_missing_value": "Tuỳ chọn {option} cần một giá trị, ví dụ --seed 42.",
+    "option_bad_seed": "Seed phải là số nguyên từ 0 đến {max}, không phải “{value}”.",
+    "option_bad_duration": "Thời lượng phải là số giây, ví dụ --dur 8, không phải “{value}”.",
+    "option_bad_resolution": "Độ phân giải phải là 720p hoặc 1080p, không phải “{value}”.",
+    "option_unsupported": "Nhà cung cấp này không hỗ trợ {options} cho loại việc này; hãy bỏ "
+                          "đi và gửi lại.",
     "admins_only": "Chỉ quản trị viên của bot mới làm được việc đó.",
     "secret_in_group": "🔒 Đừng bao giờ gửi thông tin bí mật trong nhóm: mình đã xoá tin nhắn "
                        "đó. Hãy gửi cho mình trong chat riêng.",
