@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from bot.app import open_engine
 from bot.config import Settings
@@ -29,6 +33,8 @@ class TerminalNotifier:
     links: dict[int, str] = field(default_factory=dict)
 
     async def progress(self, job: Job, phase: Phase) -> None:
+        if phase is Phase.DONE:
+            return  # `deliver` already said where the result is
         started = job.render_started_at if phase is Phase.RENDERING else job.created_at
         elapsed = texts.duration(time.time() - (started or job.created_at))
         print(f"\rjob {job.id} {job.kind.value}: {phase.value} {elapsed}   ", end="",
@@ -67,7 +73,10 @@ async def generate(settings: Settings, request: GenerateRequest) -> int:
     """Run the asked jobs one after the other; return a process exit code."""
     with tempfile.TemporaryDirectory(prefix="veo-bot-") as scratch:
         # A private database: a bot running beside us must not have its jobs resumed here.
-        settings = settings.model_copy(update={"database_path": Path(scratch) / "cli.sqlite3"})
+        # A throw-away key too: nothing stored here outlives the run.
+        key = SecretStr(base64.urlsafe_b64encode(os.urandom(32)).decode())
+        settings = settings.model_copy(update={"database_path": Path(scratch) / "cli.sqlite3",
+                                               "bot_secret_key": key})
         notifier = TerminalNotifier(request.output)
         engine = await open_engine(settings, lambda jobs, images: notifier)
         try:
