@@ -16,7 +16,9 @@ import argparse
 import asyncio
 import json
 import resource
+import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from bench import metrics
@@ -41,11 +43,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="size of every video in MiB (default %(default)s)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the workload through the seed guide's per-job client")
+    parser.add_argument("--baseline-only", action="store_true",
+                        help="run only the baseline client (no bot)")
     parser.add_argument("--scale", action="store_true",
                         help=f"run U = {', '.join(map(str, SCALE_USERS))} (ignores --users)")
     parser.add_argument("--timeout", type=float, default=defaults.timeout,
                         help="seconds one run may take before it is stopped (default "
                              "%(default)s); the bot is always stopped at the end")
+    parser.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                        help="sample the bot (or baseline client) with py-spy into FILE "
+                             "(.svg flame graph, .json speedscope, else collapsed stacks); with "
+                             "several runs the client and U are added to the name")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return parser
 
@@ -65,7 +73,9 @@ async def _run_all(plans: list[Params]) -> list[dict[str, Any]]:
 
 def plans_from(args: argparse.Namespace) -> list[Params]:
     users = SCALE_USERS if args.scale else (args.users,)
-    clients = ("bot", "baseline") if args.baseline else ("bot",)
+    clients = (("baseline",) if args.baseline_only
+               else ("bot", "baseline") if args.baseline else ("bot",))
+    many = len(users) * len(clients) > 1
     for name in ("users", "jobs_per_user"):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
@@ -73,8 +83,14 @@ def plans_from(args: argparse.Namespace) -> list[Params]:
         raise SystemExit("--poll must be > 0, --latency and --video-mb >= 0")
     return [Params(users=u, jobs_per_user=args.jobs_per_user, latency=args.latency,
                    poll=args.poll, video_mb=args.video_mb, timeout=args.timeout, client=client,
-                   verbose=not args.quiet)
+                   verbose=not args.quiet, profile=_profile_path(args.profile, client, u, many))
             for u in users for client in clients]
+
+
+def _profile_path(path: Path | None, client: str, users: int, many: bool) -> Path | None:
+    if path is None or not many:
+        return path
+    return path.with_name(f"{path.stem}-{client}-U{users}{path.suffix}")
 
 
 def _growth(results: list[dict[str, Any]]) -> str | None:
@@ -87,10 +103,15 @@ def _growth(results: list[dict[str, Any]]) -> str | None:
             f"({bots[200]['peak_rss_mb']} -> {bots[800]['peak_rss_mb']} MiB, x{ratio:.2f})")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the runs: each stops its child process on the way out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plans = plans_from(args)
     _raise_fd_limit()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         results = asyncio.run(_run_all(plans))
     except BenchError as exc:

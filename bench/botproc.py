@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_LIVE: set[Child] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Whatever happened to the bench, no child outlives it."""
+    for child in list(_LIVE):
+        child.kill_now()
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class Child:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", self.module, *self.args, cwd=self.cwd, env=self.env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+        _LIVE.add(self)
 
     def running(self) -> bool:
         return self.process is not None and self.process.returncode is None
@@ -86,6 +98,7 @@ class Child:
         """SIGTERM (the bot stops gracefully on it), then SIGKILL after `grace` seconds."""
         process = self.process
         if process is None or process.returncode is not None:
+            _LIVE.discard(self)
             return None if process is None else process.returncode
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
@@ -95,6 +108,8 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             return await process.wait()
+        finally:
+            _LIVE.discard(self)
 
     def kill_now(self) -> None:
         """Last-resort cleanup from synchronous code (an error path, atexit)."""
@@ -109,3 +124,43 @@ class Child:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+class Profiler:
+    """py-spy sampling the measured process while the workload runs (`--profile FILE`)."""
+
+    FORMATS: ClassVar[dict[str, str]] = {".svg": "flamegraph", ".json": "speedscope",
+                                         ".txt": "raw"}
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.process: asyncio.subprocess.Process | None = None
+
+    @staticmethod
+    def executable() -> str | None:
+        beside = Path(sys.executable).parent / "py-spy"
+        return str(beside) if beside.exists() else shutil.which("py-spy")
+
+    async def start(self, pid: int) -> None:
+        exe = self.executable()
+        if exe is None:
+            raise RuntimeError("--profile needs py-spy: pip install py-spy")
+        fmt = self.FORMATS.get(self.output.suffix, "raw")
+        self.process = await asyncio.create_subprocess_exec(
+            exe, "record", "--pid", str(pid), "--rate", "200", "--nonblocking",
+            "--format", fmt, "--output", str(self.output),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+
+    async def stop(self) -> None:
+        """SIGINT makes py-spy write its output; the target keeps running."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

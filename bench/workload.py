@@ -3,12 +3,18 @@
 The bench process runs the Flow simulator and the fake Telegram (asyncio, loopback). The client
 under test is a separate process: the real bot (`python -m bot`) or the baseline client
 (`python -m bench.baseline`), so that its memory and CPU can be read from /proc alone.
+
+Why the simulator and the fake share the bench process (one event loop) rather than each having
+its own: measured on the 2-core machine, the bench process uses 1-4 s of CPU per 200 jobs of
+5 MB (about 10-25 % of one core over the run), so it does not starve the client under test;
+a third process would only add a context switch per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import metrics
-from bench.botproc import Child, ProcStats, clean_env
+from bench.botproc import ROOT, Child, ProcStats, Profiler, clean_env
 from bench.fakes import BenchSim, BenchTelegram
 from bench.metrics import Command
 from bot.sim.config import SimConfig
@@ -28,7 +34,7 @@ PROJECT = "00000000-bench-project"
 FIRST_USER = 10_001
 MIB = 1024 * 1024
 READY_TIMEOUT = 60.0
-SETTLE_TIMEOUT = 20.0
+SETTLE_SECONDS = 20.0  # + 1 s per 25 jobs: the bot sends ~25 messages/s at most
 CLIENTS = ("bot", "baseline")
 
 
@@ -46,6 +52,7 @@ class Params:
     timeout: float = 600.0  # seconds this run may take, start-up included
     client: str = "bot"
     verbose: bool = True
+    profile: Path | None = None  # py-spy output for the measured process
 
     @property
     def jobs(self) -> int:
@@ -146,7 +153,7 @@ async def _settle(fake: BenchTelegram, commands: list[Command], deadline: float)
     """Let the last progress edits ("✅ done") go out; returns the seconds waited."""
     chats = {c.chat_id for c in commands}
     started = time.monotonic()
-    limit = min(deadline, started + SETTLE_TIMEOUT)
+    limit = min(deadline, started + SETTLE_SECONDS + len(commands) / 25)
     while progress_state(fake, chats)[0] and time.monotonic() < limit:  # noqa: ASYNC110
         await asyncio.sleep(0.1)  # the fake has no event for "a message was edited"
     return round(time.monotonic() - started, 2)
@@ -166,6 +173,7 @@ async def run(params: Params) -> dict[str, Any]:
     await sim.start()
     await fake.start()
     child: Child | None = None
+    profiler = Profiler(params.profile) if params.profile else None
     try:
         with tempfile.TemporaryDirectory(prefix="veo-bench-") as tmp:
             child = _child(params, sim, fake, Path(tmp))
@@ -173,6 +181,8 @@ async def run(params: Params) -> dict[str, Any]:
                 await child.start()
                 await _wait_ready(fake, child)
                 startup = child.stats()
+                if profiler is not None:
+                    await profiler.start(child.pid)
                 _log(params, f"{child.module} is up (pid {child.pid}); sending {params.jobs} "
                              "/video")
                 commands = queue_commands(fake, params)
@@ -180,6 +190,8 @@ async def run(params: Params) -> dict[str, Any]:
                 settle_s = await _settle(fake, commands, deadline) if finished else 0.0
                 final = child.stats()
             finally:
+                if profiler is not None:
+                    await profiler.stop()
                 exit_code = await child.stop()
             if exit_code not in (0, None):
                 _log(params, f"{child.module} exited with {exit_code}:\n{child.log_tail(10)}")
@@ -205,6 +217,7 @@ def _result(params: Params, commands: list[Command], sim: BenchSim, fake: BenchT
         "latency_s": params.latency, "poll_s": params.poll, "video_mb": params.video_mb,
         "jobs": len(commands), "failed": failed,
         **metrics.latency_stats(commands, matched, params.latency),
+        "flood_floor_p95_s": metrics.flood_floor(len(commands), params.jobs_per_user),
         **metrics.stage_stats(commands, matched, sim.video_times(), params.latency),
         **metrics.poll_stats(sim.log, params.poll),
         "telegram_requests": fake.api_requests(), "telegram_429": fake.flood_429,
@@ -214,8 +227,22 @@ def _result(params: Params, commands: list[Command], sim: BenchSim, fake: BenchT
         "measured_process": "python -m bot" if params.client == "bot"
         else "python -m bench.baseline",
         "bench_cpu_s": bench_cpu_s, "timed_out": timed_out, "settle_s": settle_s,
+        "bot_version": code_version(),
         "telegram_by_method": {k: v for k, v in sorted(fake.by_method().items())
                                if k != "getUpdates"},
     }
-    return {key: result[key] for key in (*metrics.KEYS, "settle_s", "telegram_by_method")}
+    return {key: result[key] for key in (*metrics.KEYS, "settle_s", "bot_version",
+                                         "telegram_by_method")}
+
+
+def code_version() -> str:
+    """The commit of the code under test, "+dirty" when bot/ or storage/ have local changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot", "storage"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
