@@ -174,6 +174,7 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
     if engine is not None:
         await engine.runner.stop()
     if services is not None:
+        await services.notifier.close()
         await services.pacer.drain(wait=2.0)
         await services.pacer.close()
     if engine is not None:

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     prompt_max_chars: int = Field(default=1000, ge=1)
     progress_edit_interval: float = Field(default=3.0, ge=0)
     telegram_chat_interval: float = Field(default=1.1, ge=0)
-    telegram_global_rate: float = Field(default=25.0, gt=0)
+    telegram_global_rate: float = Field(default=28.0, gt=0)
     max_upload_mb: float = Field(default=50.0, gt=0)
     http_timeout: float = Field(default=60.0, gt=0)
     retry_attempts: int = Field(default=5, ge=1)

@@ -37,21 +37,22 @@ class TelegramNotifier:
         self._images = images
         self._pacer = pacer
         self._progress_ids: dict[int, int] = {}
-        self._creating: dict[int, asyncio.Lock] = {}
+        self._latest: dict[int, str] = {}  # text for a progress message still being created
+        self._creating: dict[int, asyncio.Task[None]] = {}
         self._uploads = asyncio.Semaphore(max_uploads)
 
     async def progress(self, job: Job, phase: Phase) -> None:
-        await self._show(job, _progress_text(job, phase))
+        self._show(job, _progress_text(job, phase), final=phase is Phase.DONE)
 
     async def failed(self, job: Job) -> None:
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
-        await self._show(job, texts.text(job.language, "phase_failed", id=job.id,
-                                         kind=_kind(job), reason=reason))
+        self._show(job, texts.text(job.language, "phase_failed", id=job.id, kind=_kind(job),
+                                   reason=reason), final=True)
 
     async def waiting_for_token(self, job: Job) -> None:
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
-        await self._show(job, texts.text(job.language, "phase_waiting", id=job.id,
-                                         kind=_kind(job), reason=reason))
+        self._show(job, texts.text(job.language, "phase_waiting", id=job.id, kind=_kind(job),
+                                   reason=reason), final=True)
         await self._alert_once(job.account)
 
     def token_renewed(self, account: str) -> None:
@@ -116,31 +117,43 @@ class TelegramNotifier:
         await self._images.remember(chat_id=job.chat_id, message_id=message.message_id,
                                     media_id=job.media_id, owner_id=job.user_id, job_id=job.id)
 
-    async def _show(self, job: Job, text: str) -> None:
-        """Edit the job's progress message, creating it on first use."""
+    async def close(self) -> None:
+        for task in list(self._creating.values()):
+            task.cancel()
+        await asyncio.gather(*self._creating.values(), return_exceptions=True)
+
+    def _show(self, job: Job, text: str, *, final: bool = False) -> None:
+        """Set the job's progress text. Never waits: the engine must not queue behind chatter."""
         message_id = self._progress_ids.get(job.id) or job.progress_message_id
         if message_id is None:
-            if await self._create_progress(job, text):
-                return
-            message_id = self._progress_ids.get(job.id)
-            if message_id is None:
-                return
+            self._latest[job.id] = text
+            if job.id not in self._creating:
+                self._creating[job.id] = asyncio.create_task(self._create_progress(job))
+            return
         self._pacer.edit(job.chat_id, message_id, text, None,
                          self._editor(job.chat_id, message_id))
+        if final:
+            self._progress_ids.pop(job.id, None)
+        else:
+            self._progress_ids[job.id] = message_id
 
-    async def _create_progress(self, job: Job, text: str) -> bool:
-        """Send the progress message once; a concurrent caller waits, then edits it."""
-        lock = self._creating.setdefault(job.id, asyncio.Lock())
-        async with lock:
-            if job.id in self._progress_ids:
-                return False
+    async def _create_progress(self, job: Job) -> None:
+        """Send the progress message; texts that arrived meanwhile become one edit."""
+        sent = self._latest[job.id]
+        try:
             message = await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
-                job.chat_id, text, reply_to_message_id=job.reply_to_message_id,
+                job.chat_id, sent, reply_to_message_id=job.reply_to_message_id,
                 allow_sending_without_reply=True), priority=Priority.PROGRESS)
             self._progress_ids[job.id] = message.message_id
             await self._jobs.update(job, progress_message_id=message.message_id)
+        except TelegramError as exc:
+            logger.warning("job %d: progress message failed: %s", job.id, exc)
+            return
+        finally:
             self._creating.pop(job.id, None)
-            return True
+        latest = self._latest.pop(job.id, sent)
+        if latest != sent:
+            self._show(job, latest)
 
     def _editor(self, chat_id: int, message_id: int) -> Any:
         async def edit(text: str, markup: Any) -> Any:

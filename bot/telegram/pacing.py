@@ -93,7 +93,9 @@ class ChatPacer:
         # own chat's progress message while that one waits for a low-priority permit.
         await self._gate.take(priority)
         async with chat.lock:
-            await _sleep_until(chat.last_send + self._chat_interval)
+            if priority is not Priority.DELIVERY:
+                # A result may use the short burst Telegram allows a chat; chatter may not.
+                await _sleep_until(chat.last_send + self._chat_interval)
             try:
                 return await self._with_retries(call)
             finally:
