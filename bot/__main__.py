@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.jobs.model import Aspect
+from bot.jobs.model import Aspect, Options
 from bot.logs import setup_logging
 
 
@@ -23,6 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--video", help="prompt of a text-to-video")
     generate.add_argument("--photo", type=Path, help="your own picture to animate")
     generate.add_argument("--portrait", action="store_true", help="9:16 instead of 16:9")
+    generate.add_argument("--provider", choices=("flow", "gemini"),
+                          help="upstream to use (default: PROVIDER, else flow)")
+    generate.add_argument("--seed", type=int, help="seed of the generation")
+    generate.add_argument("--negative", help="negative prompt (gemini)")
+    generate.add_argument("--resolution", choices=("720p", "1080p"), help="video resolution "
+                          "(gemini)")
+    generate.add_argument("--duration", type=int, help="video length in seconds (gemini)")
     generate.add_argument("-o", "--output", type=Path, required=True,
                           help="where to save the MP4 (an image goes beside it as .png)")
     from bot.sim.server import add_arguments
@@ -53,9 +60,12 @@ def _generate(settings: Settings, args: argparse.Namespace) -> int:
         print("say what to make: --image PROMPT [--animate PROMPT], --video PROMPT, "
               "or --photo FILE --animate PROMPT", file=sys.stderr)
         return 2
+    options = Options(negative_prompt=args.negative, seed=args.seed,
+                      resolution=args.resolution, duration=args.duration)
     request = GenerateRequest(
         output=args.output, image=args.image, animate=args.animate, video=args.video,
-        aspect=Aspect.PORTRAIT if args.portrait else Aspect.LANDSCAPE, photo=args.photo)
+        aspect=Aspect.PORTRAIT if args.portrait else Aspect.LANDSCAPE, photo=args.photo,
+        provider=args.provider or settings.provider, options=options)
     return asyncio.run(generate(settings, request))
 
 

@@ -14,8 +14,10 @@ from telegram.ext import Application, ContextTypes
 from bot.config import Settings
 from bot.flow.accounts import Accounts
 from bot.flow.client import FlowClient, FlowCredentials
+from bot.flow.gemini import GeminiProvider
 from bot.flow.provider import FlowProvider
 from bot.flow.retry import RetryPolicy
+from bot.jobs.model import Job
 from bot.jobs.notifier import Notifier
 from bot.jobs.poller import BatchPoller
 from bot.jobs.provider import Provider
@@ -58,22 +60,39 @@ class Engine:
     async def close(self) -> None:
         await self.runner.stop()
         await self.poller.close()
+        await self.providers.aclose()
         await self.http.aclose()
         await self.db.close()
 
 
 class ProviderRegistry:
-    """One provider per account, made on first use (each holds its account's credentials)."""
+    """The Flow provider of each account (made on first use, with that account's credentials)
+    and the one Gemini provider; a job's `provider` field says which it runs on."""
 
-    def __init__(self, make: Callable[[str], Provider]) -> None:
-        self._make = make
-        self._cache: dict[str, Provider] = {}
+    def __init__(self, *, flow: Callable[[str], Provider], gemini: GeminiProvider,
+                 default: str) -> None:
+        self._make_flow = flow
+        self._flow: dict[str, Provider] = {}
+        self.gemini = gemini
+        self.default = default
+
+    def for_job(self, job: Job) -> Provider:
+        return self.get(job.provider, job.account)
+
+    def get(self, provider: str, account: str) -> Provider:
+        if provider == "gemini":
+            return self.gemini
+        flow = self._flow.get(account)
+        if flow is None:
+            flow = self._flow[account] = self._make_flow(account)
+        return flow
 
     def for_account(self, account: str) -> Provider:
-        provider = self._cache.get(account)
-        if provider is None:
-            provider = self._cache[account] = self._make(account)
-        return provider
+        """What a new job of this account runs on (PROVIDER)."""
+        return self.get(self.default, account)
+
+    async def aclose(self) -> None:
+        await self.gemini.aclose()
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -95,10 +114,22 @@ def flow_provider(settings: Settings, http: httpx.AsyncClient, accounts: Account
     return FlowProvider(client=client, renew=renew)
 
 
+def gemini_provider(settings: Settings, http: httpx.AsyncClient) -> GeminiProvider:
+    """Built always (it costs nothing without a key: every call then asks for one)."""
+    key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
+    return GeminiProvider(
+        api_key=key, media_dir=settings.gemini_media_dir, http=http,
+        base_url=settings.gemini_api_url, vertex=settings.gemini_vertex,
+        project=settings.gemini_project, location=settings.gemini_location,
+        image_model=settings.gemini_image_model, video_model=settings.gemini_video_model,
+        timeout=settings.http_timeout, retry=retry_policy(settings))
+
+
 async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Engine:
     """Open the database and build the engine around the given notifier (not started yet)."""
     for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
-                   settings.telegram_bot_token, settings.bot_secret_key):
+                   settings.telegram_bot_token, settings.bot_secret_key,
+                   settings.gemini_api_key):
         register_secret(secret.get_secret_value() if secret else None)
     db = await connect(settings.database_path)
     key = settings.bot_secret_key.get_secret_value() if settings.bot_secret_key else None
@@ -108,14 +139,16 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Eng
     jobs, images = JobStore(db), ImageStore(db)
     accounts = Accounts(store=AccountStore(db, box), settings=settings, http=http)
     await accounts.load()
-    providers = ProviderRegistry(lambda account: flow_provider(settings, http, accounts, account))
+    providers = ProviderRegistry(
+        flow=lambda account: flow_provider(settings, http, accounts, account),
+        gemini=gemini_provider(settings, http), default=settings.provider)
     poller = BatchPoller(interval=settings.flow_poll_interval, backoff=retry_policy(settings))
     config = RunnerConfig(
         files_dir=settings.files_dir, poll_interval=settings.flow_poll_interval,
         max_jobs_per_user=settings.max_jobs_per_user, submit_timeout=settings.submit_timeout,
         render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
         progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval))
-    runner = JobRunner(store=jobs, provider_for=lambda job: providers.for_account(job.account),
+    runner = JobRunner(store=jobs, provider_for=providers.for_job,
                        poller=poller, notifier=make_notifier(jobs, images), config=config)
     return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)
 
@@ -159,7 +192,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await access.load()
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, pacer, access, engine.accounts,
-        notifiers[0], engine.providers.for_account))
+        notifiers[0], engine.providers.for_account, settings.provider))
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
     if not settings.allowed_user_ids and not settings.admin_user_ids:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,9 +45,19 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=60.0, gt=0)
     retry_base_delay: float = Field(default=1.0, ge=0)
     token_renew_margin: float = Field(default=300.0, ge=0)
+
+    provider: Literal["flow", "gemini"] = "flow"
+    gemini_api_key: SecretStr | None = None
+    gemini_api_url: str | None = None
+    gemini_vertex: bool = False
+    gemini_project: str | None = None
+    gemini_location: str | None = None
+    gemini_image_model: str = "gemini-2.5-flash-image"
+    gemini_video_model: str = "veo-3.1-fast-generate-preview"
     log_level: str = "INFO"
 
-    @field_validator("daily_video_limit", "bot_secret_key", mode="before")
+    @field_validator("daily_video_limit", "bot_secret_key", "gemini_api_key", "gemini_api_url",
+                     "gemini_project", "gemini_location", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -70,6 +80,16 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         """Where downloads wait for delivery; beside the database so they survive a restart."""
         return self.database_path.parent / "files"
+
+    @field_validator("gemini_api_url")
+    @classmethod
+    def _strip_optional_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    @property
+    def gemini_media_dir(self) -> Path:
+        """Pictures and videos of the Gemini provider, kept so their handles survive a restart."""
+        return self.database_path.parent / "gemini"
 
     @property
     def max_upload_bytes(self) -> int:

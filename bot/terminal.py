@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from bot.app import open_engine
 from bot.config import Settings
-from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Phase
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase
 from bot.jobs.runner import JobRunner
 from bot.telegram import texts
 from storage.jobs import JobStore
@@ -67,6 +67,8 @@ class GenerateRequest:
     video: str | None = None
     aspect: Aspect = Aspect.LANDSCAPE
     photo: Path | None = None
+    provider: str = "flow"
+    options: Options = field(default_factory=Options)
 
 
 async def generate(settings: Settings, request: GenerateRequest) -> int:
@@ -89,8 +91,9 @@ async def generate(settings: Settings, request: GenerateRequest) -> int:
 async def _run_steps(runner: JobRunner, jobs: JobStore, request: GenerateRequest) -> int:
     reference: str | None = None
     if request.image:
-        job = await _run_one(runner, jobs, NewJob(TERMINAL_USER, TERMINAL_USER, JobKind.IMAGE,
-                                                  request.image, request.aspect))
+        job = await _run_one(runner, jobs, NewJob(
+            TERMINAL_USER, TERMINAL_USER, JobKind.IMAGE, request.image, request.aspect,
+            provider=request.provider, options=_image_options(request.options)))
         if job.state is not JobState.DELIVERED:
             return 1
         reference = job.media_id
@@ -100,9 +103,14 @@ async def _run_steps(runner: JobRunner, jobs: JobStore, request: GenerateRequest
     kind = JobKind.ANIMATE if reference or request.photo else JobKind.VIDEO
     new = NewJob(TERMINAL_USER, TERMINAL_USER, kind, prompt, request.aspect,
                  reference_media_id=reference,
-                 source_path=str(request.photo) if request.photo else None)
+                 source_path=str(request.photo) if request.photo else None,
+                 provider=request.provider, options=request.options)
     job = await _run_one(runner, jobs, new)
     return 0 if job.state is JobState.DELIVERED else 1
+
+
+def _image_options(options: Options) -> Options:
+    return Options(seed=options.seed)
 
 
 async def _run_one(runner: JobRunner, jobs: JobStore, new: NewJob) -> Job:

@@ -21,12 +21,13 @@ ADMIN = 9001
 BEARER = "ya29.test-bearer-token-0123456789abcd"
 PROXY_TOKEN = "proxy-test-token-5678"
 PROJECT = "0f1e2d3c-test-project"
+GEMINI_KEY = "AIzaSy-test-gemini-key-0123456789abcd"
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[FlowSimulator]:
     simulator = FlowSimulator(SimConfig(latency=0.3, task_polls=1, bearer_token=BEARER,
-                                        proxy_token=PROXY_TOKEN))
+                                        proxy_token=PROXY_TOKEN, gemini_api_key=GEMINI_KEY))
     await simulator.start()
     yield simulator
     await simulator.stop()
@@ -50,6 +51,8 @@ def make_settings(tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram,
         "flow_bearer_token": BEARER,
         "flow_proxy_token": PROXY_TOKEN,
         "flow_project_id": PROJECT,
+        "gemini_api_key": GEMINI_KEY,
+        "gemini_api_url": sim.base_url,
         "flow_poll_interval": 0.05,
         "database_path": tmp_path / "bot.sqlite3",
         "allowed_user_ids": frozenset({USER, OTHER_USER}),

@@ -20,9 +20,12 @@ from typing import Any, TypeVar
 
 import httpx
 from google import genai
+from google.auth.exceptions import GoogleAuthError
 from google.genai import types
+from google.genai.client import AsyncClient
 
 from bot.flow import gemini_protocol as protocol
+from bot.flow.client import fingerprint
 from bot.flow.errors import (
     AccessDenied,
     AuthExpired,
@@ -36,8 +39,14 @@ from bot.flow.gemini_errors import ResultLost, to_upstream
 from bot.flow.gemini_media import CappedWriter, MediaStore, StoredImage, copy_capped
 from bot.flow.gemini_rest import DEVELOPER_VERSION, DeveloperRest
 from bot.flow.retry import RetryPolicy, with_retries
-from bot.jobs.model import Aspect, JobKind
-from bot.jobs.provider import Accepted, GenerationRequest, RenderState, RenderStatus
+from bot.jobs.model import JobKind
+from bot.jobs.provider import (
+    Accepted,
+    AccountStatus,
+    GenerationRequest,
+    RenderState,
+    RenderStatus,
+)
 from bot.redact import register_secret
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,8 @@ class GeminiProvider:
     """Images with a Gemini image model (or Imagen), videos with Veo, through google-genai."""
 
     name = "gemini"
+    supported_options: frozenset[str]
+    shareable_links = False  # a file URI needs the API key; a Vertex video is a local file
 
     def __init__(
         self, *, api_key: str | None, media_dir: Path, http: httpx.AsyncClient,
@@ -62,7 +73,10 @@ class GeminiProvider:
         retry: RetryPolicy | None = None, poll_concurrency: int = 8,
     ) -> None:
         register_secret(api_key)
-        self._vertex = vertex
+        self._key_print = fingerprint(api_key) if api_key else None
+        self._video_options = (protocol.VERTEX_VIDEO_OPTIONS if vertex
+                               else protocol.VIDEO_OPTIONS)
+        self.supported_options = self._video_options
         self._image_model = image_model
         self._video_model = video_model
         self._retry = retry or RetryPolicy()
@@ -71,15 +85,21 @@ class GeminiProvider:
         options = types.HttpOptions(
             base_url=base_url, timeout=int(timeout * 1000), httpx_async_client=http,
             api_version=None if vertex else DEVELOPER_VERSION)
-        client = genai.Client(vertexai=vertex, api_key=api_key or None, project=project,
-                              location=location, http_options=options)
-        self._sdk = client.aio
+        self._client, self._unusable = _sdk_client(
+            vertex=vertex, api_key=api_key, project=project, location=location, options=options)
         self._rest = None if vertex else DeveloperRest(http=http, api_key=api_key or "",
                                                        base_url=base_url, timeout=timeout)
 
+    @property
+    def _sdk(self) -> AsyncClient:
+        if self._client is None:
+            raise AuthExpired(f"the Gemini provider is not configured: {self._unusable}")
+        return self._client.aio
+
     async def aclose(self) -> None:
         """Close the SDK's own resources (the shared httpx client stays open)."""
-        await self._sdk.aclose()
+        if self._client is not None:
+            await self._client.aio.aclose()
 
     # the Provider protocol
 
@@ -88,6 +108,8 @@ class GeminiProvider:
         return await self._media.put_image(data)
 
     async def submit(self, request: GenerationRequest) -> str:
+        imagen = request.kind is JobKind.IMAGE and protocol.is_imagen(self._image_model)
+        protocol.refuse_unsupported(request, video_options=self._video_options, imagen=imagen)
         if request.kind is JobKind.IMAGE:
             picture = await self._call("image generation", lambda: self._picture(request),
                                        idempotent=False)
@@ -112,6 +134,14 @@ class GeminiProvider:
                                        return_exceptions=True)
         return _settle(results)
 
+    async def renew_auth(self, failed: AuthExpired) -> bool:
+        """An API key cannot be renewed from here: the operator sets GEMINI_API_KEY anew."""
+        return False
+
+    async def account_status(self) -> AccountStatus | None:
+        """The Gemini API does not tell a balance or tier."""
+        return None
+
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         parked = self._media.video_path(url)
         if parked is not None:
@@ -127,7 +157,8 @@ class GeminiProvider:
         model, aspect = self._image_model, protocol.ASPECT_RATIO[request.aspect]
         if not protocol.is_imagen(model):
             config = types.GenerateContentConfig(
-                response_modalities=["IMAGE"], image_config=types.ImageConfig(aspect_ratio=aspect))
+                response_modalities=["IMAGE"], image_config=types.ImageConfig(aspect_ratio=aspect),
+                seed=request.options.seed)
             answer = await self._sdk.models.generate_content(
                 model=model, contents=request.prompt, config=config)
             return protocol.picture_from_content(answer)
@@ -155,14 +186,15 @@ class GeminiProvider:
 
     async def _start_video(self, request: GenerationRequest, image: StoredImage | None) -> str:
         if self._rest is not None:
-            body = protocol.predict_body(request.prompt, request.aspect, image)
+            body = protocol.predict_body(request.prompt, request.aspect, image, request.options)
             answer = await self._rest.call(self._video_model, "predictLongRunning", body)
             return protocol.operation_name(answer)
         source = types.GenerateVideosSource(
             prompt=request.prompt,
             image=types.Image(image_bytes=image.data, mime_type=image.mime) if image else None)
         operation = await self._sdk.models.generate_videos(
-            model=self._video_model, source=source, config=_video_config(request.aspect))
+            model=self._video_model, source=source,
+            config=protocol.video_config(request.aspect, request.options))
         if not operation.name:
             raise BadResponse("the video submission answer lacks the operation 'name'")
         return operation.name
@@ -172,7 +204,7 @@ class GeminiProvider:
         if not isinstance(name, str) or not name:
             return RenderStatus(RenderState.FAILED, error="malformed render entry")
         async with self._poll_slots:
-            operation = await _translated(
+            operation = await self._once(
                 lambda: self._sdk.operations.get(
                     types.GenerateVideosOperation.model_validate({"name": name})))
         seen = protocol.outcome(operation)
@@ -185,7 +217,7 @@ class GeminiProvider:
         try:
             with dest.open("wb") as file:
                 sink = CappedWriter(file, max_bytes=max_bytes, url=url)
-                await _translated(lambda: self._sdk.files.download(file=url, destination=sink))
+                await self._once(lambda: self._sdk.files.download(file=url, destination=sink))
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
@@ -198,15 +230,34 @@ class GeminiProvider:
             dest.unlink(missing_ok=True)
             raise ResultLost("the finished video is no longer on disk") from exc
 
+    async def _once(self, call: Callable[[], Awaitable[T]]) -> T:
+        """One attempt, no retries (the poller's next tick, or `_call`'s loop, is the retry)."""
+        try:
+            if self._unusable is not None:  # no key: jobs wait for one, like an expired token
+                raise AuthExpired(f"the Gemini provider is not configured: {self._unusable}")
+            return await _translated(call)
+        except AuthExpired as exc:
+            exc.credential = self._key_print  # which key was refused, never the key itself
+            raise
+
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *,
                     idempotent: bool = True) -> T:
-        return await with_retries(lambda: _translated(call), policy=self._retry,
+        return await with_retries(lambda: self._once(call), policy=self._retry,
                                   what=f"gemini {what}", idempotent=idempotent)
 
 
-def _video_config(aspect: Aspect) -> types.GenerateVideosConfig:
-    return types.GenerateVideosConfig(number_of_videos=1,
-                                      aspect_ratio=protocol.ASPECT_RATIO[aspect])
+def _sdk_client(*, vertex: bool, api_key: str | None, project: str | None,
+                location: str | None, options: types.HttpOptions
+                ) -> tuple[genai.Client | None, str | None]:
+    """The SDK client, or None and why not. Without a key the Developer API is not tried (the
+    SDK would otherwise fall back on GOOGLE_API_KEY from the environment)."""
+    if not vertex and not api_key:
+        return None, "no API key is set (GEMINI_API_KEY)"
+    try:
+        return genai.Client(vertexai=vertex, api_key=api_key or None, project=project,
+                            location=location, http_options=options), None
+    except (ValueError, GoogleAuthError) as exc:  # Vertex AI without a key, project or ADC
+        return None, f"Vertex AI needs GEMINI_API_KEY or GEMINI_PROJECT and credentials ({exc})"
 
 
 async def _translated(call: Callable[[], Awaitable[T]]) -> T:

@@ -114,9 +114,11 @@ class CappedWriter(io.RawIOBase):
 
 
 def copy_capped(source: Path, dest: Path, *, max_bytes: int, url: str) -> int:
-    """Copy a parked video to `dest` in chunks; the source is removed once the copy is whole."""
+    """Copy a parked video to `dest` in chunks; the source is removed once the copy is whole
+    (or when it is too large: nobody can fetch a local file by its link, so it is not kept)."""
     size = source.stat().st_size
     if size > max_bytes:
+        source.unlink(missing_ok=True)
         raise ResultTooLarge("the video is too large to upload", url=url, size=size)
     with source.open("rb") as reader, dest.open("wb") as writer:
         while chunk := reader.read(_CHUNK):

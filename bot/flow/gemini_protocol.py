@@ -15,13 +15,20 @@ from typing import Any
 
 from google.genai import types
 
-from bot.flow.errors import BadResponse, GenerationFailed, SafetyBlocked
+from bot.flow.errors import BadResponse, GenerationFailed, RequestRejected, SafetyBlocked
 from bot.flow.gemini_errors import is_safety_message
 from bot.flow.gemini_media import StoredImage
-from bot.jobs.model import Aspect
-from bot.jobs.provider import RenderState
+from bot.jobs.model import Aspect, JobKind, Options
+from bot.jobs.provider import GenerationRequest, RenderState
 
 ASPECT_RATIO = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16"}
+#: Veo options by API: the Developer API takes no seed (SDK 2.x refused it there before sending).
+VIDEO_OPTIONS = frozenset({"negative_prompt", "resolution", "duration"})
+VERTEX_VIDEO_OPTIONS = VIDEO_OPTIONS | {"seed"}
+#: A Gemini image model takes a seed (generationConfig.seed); Imagen here takes no options.
+IMAGE_OPTIONS = frozenset({"seed"})
+_VIDEO_PARAMETERS = {"negative_prompt": "negativePrompt", "resolution": "resolution",
+                     "duration": "durationSeconds", "seed": "seed"}
 _SAFETY_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION",
                             "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"})
 
@@ -51,14 +58,38 @@ def model_path(model: str) -> str:
     return model if model.startswith("models/") else f"models/{model}"
 
 
-def predict_body(prompt: str, aspect: Aspect, image: StoredImage | None = None) -> dict[str, Any]:
+def refuse_unsupported(request: GenerationRequest, *, video_options: frozenset[str],
+                       imagen: bool) -> None:
+    """A clear refusal for options this model cannot honour, rather than a silent drop."""
+    image = request.kind is JobKind.IMAGE
+    honoured = (frozenset() if imagen else IMAGE_OPTIONS) if image else video_options
+    extra = request.options.named() - honoured
+    if extra:
+        what = "images" if image else "videos"
+        raise RequestRejected(f"the Gemini provider cannot honour {', '.join(sorted(extra))} "
+                              f"for {what} with this model or key")
+
+
+def predict_body(prompt: str, aspect: Aspect, image: StoredImage | None = None,
+                 options: Options | None = None) -> dict[str, Any]:
     """The body of `:predictLongRunning` (Veo) and of Imagen's `:predict`."""
     instance: dict[str, Any] = {"prompt": prompt}
     if image is not None:
         instance["image"] = {"bytesBase64Encoded": base64.b64encode(image.data).decode(),
                              "mimeType": image.mime}
-    return {"instances": [instance],
-            "parameters": {"sampleCount": 1, "aspectRatio": ASPECT_RATIO[aspect]}}
+    parameters: dict[str, Any] = {"sampleCount": 1, "aspectRatio": ASPECT_RATIO[aspect]}
+    for name, value in (options.as_dict() if options else {}).items():
+        if value is not None:
+            parameters[_VIDEO_PARAMETERS[name]] = value
+    return {"instances": [instance], "parameters": parameters}
+
+
+def video_config(aspect: Aspect, options: Options) -> types.GenerateVideosConfig:
+    """The SDK's config for the same request (Vertex AI)."""
+    return types.GenerateVideosConfig(
+        number_of_videos=1, aspect_ratio=ASPECT_RATIO[aspect],
+        negative_prompt=options.negative_prompt, resolution=options.resolution,
+        duration_seconds=options.duration, seed=options.seed)
 
 
 def operation_name(body: Any) -> str:

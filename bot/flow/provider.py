@@ -25,6 +25,7 @@ class FlowProvider:
 
     name = "flow"
     supported_options = frozenset({"seed"})
+    shareable_links = True
 
     def __init__(self, *, client: FlowClient,
                  renew: Callable[[str | None], Awaitable[bool]] = _cannot_renew) -> None:

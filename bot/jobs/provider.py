@@ -62,6 +62,8 @@ class Provider(Protocol):
     name: str
     #: the names of `Options` fields this provider honours; the front refuses the others
     supported_options: frozenset[str]
+    #: whether a result URL can be handed to a user as it is (signed links: yes; API files: no)
+    shareable_links: bool
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         """Upload a user's picture; return its mediaId."""

@@ -98,7 +98,7 @@ class JobRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._poller.unwatch(job.account, job.id)
+        self._poller.unwatch(_poll_key(job), job.id)
         job = await self._store.get(job.id)
         _remove(job.file_path)
         logger.info("job %d: cancelled", job.id)
@@ -222,11 +222,11 @@ class JobRunner:
     async def _render(self, job: Job) -> Job:
         assert job.render is not None
         provider = self._provider_for(job)
-        watch = self._poller.watch(job.account, provider, job.id, job.render)
+        watch = self._poller.watch(_poll_key(job), provider, job.id, job.render)
         try:
             status = await self._wait_render(job, watch)
         finally:
-            self._poller.unwatch(job.account, job.id)
+            self._poller.unwatch(_poll_key(job), job.id)
         if status.state is RenderState.FAILED:
             raise GenerationFailed(status.error or "the generation failed")
         assert status.url is not None
@@ -234,6 +234,8 @@ class JobRunner:
         try:
             await provider.download(status.url, path, max_bytes=self._config.max_upload_bytes)
         except ResultTooLarge as exc:
+            if not provider.shareable_links:
+                raise
             return await self._deliver_link(job, exc.url)
         logger.info("job %d: downloaded", job.id)
         return await self._store.update(job, state=JobState.DOWNLOADED, file_path=str(path),
@@ -338,6 +340,11 @@ def _refused_changes(job: Job, exc: AuthExpired) -> dict[str, object]:
 
 def _forget_refused(job: Job, exc: AuthExpired) -> Job:
     return job.replace(**_refused_changes(job, exc))
+
+
+def _poll_key(job: Job) -> str:
+    """Batches are per provider and account: one status call covers all their renders."""
+    return f"{job.provider}:{job.account}"
 
 
 def _resume_state(job: Job) -> JobState:

@@ -16,3 +16,4 @@ class SimConfig:
     proxy_token: str | None = None  # when set, proxy calls need "Authorization: Bearer <it>"
     bearer_token: str | None = None  # when set, the Google bearer (direct or via proxy) must match
     credits: int = 1000  # each video costs 20, images are free
+    gemini_api_key: str | None = None  # the Gemini API key demanded (None: any non-empty key)

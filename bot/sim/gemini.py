@@ -145,9 +145,7 @@ class GeminiSim:
         vertex = "publishers/" in resource
         if method == "fetchPredictOperation" and vertex:
             return await self._vertex_operation(resource, body)
-        family = {"generateContent": "image", "predict": "imagen",
-                  "predictLongRunning": "veo"}.get(method)
-        if family is None or family not in model:
+        if not _serves(model, method):
             return _fail(404, f"models/{model} is not found for API version {call['version']}, "
                               f"or is not supported for {method}. Call ListModels to see the list "
                               "of available models and their supported methods.")
@@ -264,6 +262,15 @@ class GeminiSim:
         return await self._videos.get(key, render)
 
 
+def _serves(model: str, method: str) -> bool:
+    """Which simulated model answers which method: Gemini image models, Imagen and Veo."""
+    if method == "generateContent":
+        return "image" in model and not model.startswith("imagen")
+    if method == "predict":
+        return model.startswith("imagen")
+    return method == "predictLongRunning" and model.startswith("veo")
+
+
 def _wrap(operation: GeminiOperation, response: dict[str, Any]) -> dict[str, Any]:
     """The operation's `response`: Vertex AI puts the fields at the top, the Developer API under
     `generateVideoResponse`."""
@@ -282,3 +289,11 @@ async def _stream(data: bytes, size: int) -> AsyncIterator[bytes]:
     for chunk in padded_chunks(data, size):
         yield chunk
 
+
+
+def env_lines(base_url: str, api_key: str | None) -> list[str]:
+    """What an operator pastes into the bot's environment to use the simulated Gemini API."""
+    lines = ["PROVIDER=gemini", f"GEMINI_API_URL={base_url}"]
+    if api_key is None:
+        return [*lines, "# any non-empty GEMINI_API_KEY is accepted"]
+    return [*lines, f"GEMINI_API_KEY={api_key}"]

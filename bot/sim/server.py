@@ -19,6 +19,8 @@ from typing import Any
 
 from bot.sim import validate
 from bot.sim.config import SimConfig
+from bot.sim.gemini import GeminiSim
+from bot.sim.gemini import env_lines as gemini_env_lines
 from bot.sim.google import QUOTA, SUCCESSFUL, google_error, unsafe_error
 from bot.sim.httpserver import HttpServer, Request, Response
 from bot.sim.media import (
@@ -117,6 +119,7 @@ class FlowSimulator:
         self._keep_log = keep_log
         self._state = SimState()
         self.sessions = SessionAuthority()
+        self.gemini = GeminiSim(self.config, api_key=self.config.gemini_api_key)
         self._videos = Mp4Cache()
         self._injections: list[_Injection] = []
         self._server: HttpServer | None = None
@@ -219,6 +222,9 @@ class FlowSimulator:
         return None
 
     async def _route(self, request: Request, body: Any) -> Response:
+        answer = await self.gemini.handle(request, body)
+        if answer is not None:
+            return answer
         route = self._routes.get((request.method, request.path))
         if route is not None:
             return await route(request, body)
@@ -395,7 +401,8 @@ def env_lines(sim: FlowSimulator) -> list[str]:
             lines.append(f"{name}={value}")
     accepted.append("FLOW_PROJECT_ID")
     lines.append(f"# any {' / '.join(accepted)} is accepted (tokens must be non-empty)")
-    return lines
+    lines.append("# or, for Google's official API (PROVIDER=gemini):")
+    return lines + gemini_env_lines(sim.base_url, sim.config.gemini_api_key)
 
 
 async def serve(*, host: str, port: int, config: SimConfig) -> None:
@@ -430,10 +437,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proxy-token", default=None, help="demand this proxy token")
     parser.add_argument("--bearer-token", default=None, help="demand this Google bearer token")
     parser.add_argument("--credits", type=int, default=defaults.credits)
+    parser.add_argument("--gemini-api-key", default=None, help="demand this Gemini API key")
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     return SimConfig(latency=args.latency, task_polls=args.task_polls,
                      image_latency=args.image_latency, video_bytes=args.video_bytes,
                      proxy_token=args.proxy_token, bearer_token=args.bearer_token,
-                     credits=args.credits)
+                     credits=args.credits, gemini_api_key=args.gemini_api_key)

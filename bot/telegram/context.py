@@ -34,6 +34,7 @@ class Services:
     accounts: Accounts
     notifier: TelegramNotifier
     provider_for_account: Callable[[str], Provider]
+    provider_name: str
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

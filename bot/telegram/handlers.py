@@ -251,7 +251,10 @@ async def _animate_ref(update: Update, context: BotContext, ref: ImageRef,
     if not _may_animate(update, context, ref):
         await reply(update, "not_your_image")
         return
-    await _submit(update, context, JobKind.ANIMATE, parsed, reference_media_id=ref.media_id)
+    made_by = await context.services.jobs.find(ref.job_id) if ref.job_id else None
+    # The image's handle means something only to the provider that made it.
+    await _submit(update, context, JobKind.ANIMATE, parsed, reference_media_id=ref.media_id,
+                  provider=made_by.provider if made_by else None)
 
 
 def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
@@ -266,7 +269,8 @@ def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
 
 
 async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: ParsedPrompt, *,
-                  reference_media_id: str | None = None, source_path: str | None = None) -> None:
+                  reference_media_id: str | None = None, source_path: str | None = None,
+                  provider: str | None = None) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
@@ -278,7 +282,8 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
         user_id=user.id, chat_id=message.chat_id, kind=kind, prompt=parsed.prompt,
         aspect=parsed.aspect, reference_media_id=reference_media_id, source_path=source_path,
         reply_to_message_id=message.message_id, language=lang(update),
-        account=services.accounts.account_for(user.id), options=parsed.options))
+        account=services.accounts.account_for(user.id), options=parsed.options,
+        provider=provider or services.provider_name))
 
 
 async def _over_daily_limit(context: BotContext, user_id: int) -> bool:

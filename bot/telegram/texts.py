@@ -100,6 +100,8 @@ EN: dict[str, str] = {
                          "not sent again. Please send it again.",
     "error_delivery_failed": "I could not send the result to this chat.",
     "error_lost": "the result file was lost. Please try again.",
+    "error_too_large": "the result is larger than Telegram lets a bot upload, and this "
+                       "provider's link cannot be shared. Try a shorter or lower-resolution video.",
     "error_internal": "something went wrong inside the bot; the operator has the details.",
     "error_unknown": "something went wrong ({detail}). Please try again.",
     "option_missing_value": "The option {option} needs a value, e.g. --seed 42.",
@@ -224,6 +226,9 @@ VI: dict[str, str] = {
                          "lần, nó không được gửi lại. Hãy gửi lại.",
     "error_delivery_failed": "mình không gửi được kết quả vào cuộc trò chuyện này.",
     "error_lost": "tệp kết quả bị mất. Hãy thử lại.",
+    "error_too_large": "kết quả lớn hơn mức Telegram cho phép bot tải lên, và liên kết của nhà "
+                       "cung cấp này không chia sẻ được. Hãy thử video ngắn hơn hoặc độ phân "
+                       "giải thấp hơn.",
     "error_internal": "có lỗi bên trong bot; người quản lý có chi tiết.",
     "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
     "option_missing_value": "Tuỳ chọn {option} cần một giá trị, ví dụ --seed 42.",
