@@ -1,4 +1,4 @@
-"""`python -m bot generate` end to end: a subprocess against the simulator,"""
+"""`python -m bot generate` end to end: a subprocess against the simulator."""
 
 from __future__ import annotations
 
