@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return _generate(settings, args)
     from bot.app import run_bot
 
-    run_bot(settings)
-    return 0
+    return run_bot(settings)
 
 
 def _generate(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiosqlite
 import httpx
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
@@ -214,8 +215,17 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         await engine.close()
 
 
-def run_bot(settings: Settings) -> None:
-    """`python -m bot`: long polling until Ctrl+C / SIGTERM."""
+def run_bot(settings: Settings) -> int:
+    """`python -m bot`: long polling until Ctrl+C / SIGTERM; returns the exit code."""
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        # PTB's message quotes the token; say it our way instead, masked.
+        logger.error("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather")
+        return 1
+    except Exception:
+        logger.exception("the bot stopped on an error")  # redacted like every log record
+        return 1
+    return 0
 

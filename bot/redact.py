@@ -14,6 +14,10 @@ _PATTERNS = (
     re.compile(r"ya29\.[A-Za-z0-9_.\-]+"),
     re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_\-]{30,}"),  # Telegram bot tokens, also in URLs
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_.\-]{12,})"),
+    # The arguments of the secret commands, as they appear in a logged update (before the
+    # handler could register them): `/cookie <value>`, `/login … cookie=<value> proxy=<value>`.
+    re.compile(r"(/(?:token|proxytoken|cookie|login)(?:@\w+)?)((?:[ \t]+[^\s\"'\\,}]+)+)"),
+    re.compile(r"\b((?:token|cookie|proxy)=)([^\s\"'\\,&}]+)"),
 )
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -40,7 +44,9 @@ def redact(text: str) -> str:
             text = text.replace(secret, mask(secret))
     text = _PATTERNS[0].sub(lambda m: mask(m.group(0)), text)
     text = _PATTERNS[1].sub(lambda m: mask(m.group(0)), text)
-    return _PATTERNS[2].sub(lambda m: m.group(1) + mask(m.group(2)), text)
+    text = _PATTERNS[2].sub(lambda m: m.group(1) + mask(m.group(2)), text)
+    text = _PATTERNS[3].sub(lambda m: m.group(1) + " …", text)
+    return _PATTERNS[4].sub(lambda m: m.group(1) + mask(m.group(2)), text)
 
 
 class RedactingFilter(logging.Filter):

@@ -129,6 +129,9 @@ class FlowClient:
                 response = await self._http.request(method, url, headers=headers, **kwargs)
             except httpx.HTTPError as exc:
                 raise from_transport(exc, upstream=upstream) from exc
+            except UnicodeEncodeError as exc:  # a header carries ASCII only
+                raise AuthExpired(f"the token for {upstream} holds characters a header cannot "
+                                  "carry") from exc
             if response.status_code >= 400:
                 error = from_response(response, upstream=upstream)
                 if isinstance(error, AuthExpired):

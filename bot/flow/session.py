@@ -28,6 +28,8 @@ async def fetch_session_token(http: httpx.AsyncClient, url: str, cookie: str) ->
         response = await http.get(url, headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
     except httpx.HTTPError as exc:
         raise from_transport(exc, upstream=UPSTREAM) from exc
+    except UnicodeEncodeError as exc:  # a header carries ASCII only
+        raise AuthExpired("the session cookie holds characters a cookie cannot carry") from exc
     if response.status_code >= 400:
         raise from_response(response, upstream=UPSTREAM)
     try:

@@ -5,6 +5,7 @@ deleted at once."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,8 @@ from storage.accounts import OPERATOR, user_account_id
 logger = logging.getLogger(__name__)
 #: command → (account field, what the confirmation calls it)
 SECRET_FIELDS = {"token": "bearer_token", "proxytoken": "proxy_token", "cookie": "cookie"}
+MAX_SECRET = 4096
+MAX_LISTED = 50
 LOGIN_KEYS = {"token": "bearer_token", "cookie": "cookie", "project": "project_id",
               "proxy": "proxy_token"}
 
@@ -41,7 +44,7 @@ async def operator_secret(update: Update, context: BotContext) -> None:
     if not context.services.access.is_admin(user.id):
         await reply(update, "admins_only")
         return
-    if not value:
+    if not value or not _plausible(value, project=command == "project"):
         await reply(update, f"usage_{command}")
         return
     if command == "project":
@@ -99,7 +102,7 @@ async def account(update: Update, context: BotContext) -> None:
 async def _credits(context: BotContext, account_id: str) -> tuple[str, str]:
     try:
         status = await context.services.provider_for_account(account_id).account_status()
-    except UpstreamError as exc:
+    except (UpstreamError, ValueError) as exc:
         logger.info("credits of account %s unavailable: %s", account_id, exc)
         status = None
     if status is None or status.credits is None:
@@ -131,6 +134,14 @@ async def login(update: Update, context: BotContext) -> None:
     await reply(update, "login_done", masked=mask(accounts.view(account_id).bearer_token or ""))
 
 
+def _plausible(value: str, *, project: bool = False) -> bool:
+    """Secrets travel in HTTP headers: printable ASCII only (a pasted masked `ya29.…abcd` is
+    not a token). A project id is a short UUID-like word."""
+    if project:
+        return re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", value) is not None
+    return len(value) <= MAX_SECRET and re.fullmatch(r"[\x21-\x7e]+", value) is not None
+
+
 def _login_fields(args: list[str]) -> dict[str, str] | None:
     fields: dict[str, str] = {}
     for arg in args:
@@ -138,6 +149,8 @@ def _login_fields(args: list[str]) -> dict[str, str] | None:
         if not sep and arg.startswith("ya29."):
             key, value = "token", arg
         if key.lower() not in LOGIN_KEYS or not value:
+            return None
+        if not _plausible(value, project=key.lower() == "project"):
             return None
         fields[LOGIN_KEYS[key.lower()]] = value
     has_credential = "bearer_token" in fields or "cookie" in fields
@@ -172,7 +185,7 @@ async def _decide(update: Update, context: BotContext, *, allowed: bool) -> None
         await reply(update, "admins_only")
         return
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("-").isdigit():
+    if len(args) != 1 or not re.fullmatch(r"[0-9]{1,15}", args[0]):
         await reply(update, "usage_allow" if allowed else "usage_deny")
         return
     target = int(args[0])
@@ -212,7 +225,9 @@ async def _private_and_deleted(update: Update, message: Message, *, secret: bool
 
 
 def _ids(ids: list[int]) -> str:
-    return ", ".join(str(i) for i in ids) or "—"
+    """At most MAX_LISTED ids, so the reply stays within Telegram's 4096 characters."""
+    shown = ", ".join(str(i) for i in ids[:MAX_LISTED]) or "—"
+    return shown + (f" (+{len(ids) - MAX_LISTED})" if len(ids) > MAX_LISTED else "")
 
 
 def _when(update: Update, moment: float | None) -> str:

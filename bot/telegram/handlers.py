@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 
@@ -164,10 +165,11 @@ async def cancel(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    matched = re.fullmatch(r"#?([0-9]{1,18})", args[0]) if len(args) == 1 else None
+    if matched is None:
         await reply(update, "cancel_usage")
         return
-    job_id = int(args[0].lstrip("#"))
+    job_id = int(matched[1])
     job = await context.services.jobs.find(job_id)
     if job is None or job.user_id != user.id:
         await reply(update, "cancel_not_found", id=job_id)
@@ -315,7 +317,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("status", status),
         CommandHandler("cancel", cancel),
         MessageHandler(animate_caption, animate),
-        CallbackQueryHandler(animate_button, pattern=r"^animate:\d+$"),
+        CallbackQueryHandler(animate_button, pattern=r"^animate:[0-9]{1,18}$"),
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ])
     admin.register(application)
