@@ -16,8 +16,8 @@ _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9_.\-]{12,})"),
     # The arguments of the secret commands, as they appear in a logged update (before the
     # handler could register them): `/cookie <value>`, `/login … cookie=<value> proxy=<value>`.
-    re.compile(r"(/(?:token|proxytoken|cookie|login)(?:@\w+)?)((?:[ \t]+[^\s\"'\\,}]+)+)"),
-    re.compile(r"\b((?:token|cookie|proxy)=)([^\s\"'\\,&}]+)"),
+    re.compile(r"(/(?:token|proxytoken|cookie|login)(?:@\w+)?)((?:[ \t]+[^\s\"'\\,}…]+)+)"),
+    re.compile(r"\b((?:token|cookie|proxy)=)([^\s\"'\\,&}…]+)"),
 )
 _known: set[str] = set()
 _lock = threading.Lock()
