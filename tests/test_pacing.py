@@ -22,7 +22,7 @@ async def test_sends_in_one_chat_are_spaced() -> None:
 
 
 async def test_deliveries_overtake_waiting_progress_messages() -> None:
-    pacer = ChatPacer(chat_interval=0, edit_interval=0, global_rate=20)
+    pacer = ChatPacer(chat_interval=0, edit_interval=0, global_rate=20, global_burst=1)
     order: list[str] = []
 
     def call(name: str):  # type: ignore[no-untyped-def]
@@ -54,3 +54,16 @@ async def test_edits_of_one_message_are_coalesced_to_the_newest_text() -> None:
     assert sent[-1] == "text 5"
     assert len(sent) <= 2  # the first edit, then only the newest of the others
     await pacer.close()
+
+
+async def test_the_global_budget_allows_a_burst_then_the_rate() -> None:
+    pacer = ChatPacer(chat_interval=0, edit_interval=0, global_rate=20, global_burst=5)
+    stamps: list[float] = []
+
+    async def call() -> None:
+        stamps.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(*(pacer.send(chat, call) for chat in range(9)))
+    assert stamps[4] - started < 0.03  # the first five at once
+    assert stamps[8] - started >= 4 / 20 - 0.01  # then one every 1/20 s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from bot.flow.errors import (
 from bot.flow.retry import RetryPolicy, with_retries
 
 logger = logging.getLogger(__name__)
-_CHUNK = 256 * 1024
+MAX_DOWNLOADS = 8
 
 
 def fingerprint(token: str) -> str:
@@ -57,6 +58,9 @@ class FlowClient:
         self._api_url = api_url.rstrip("/")
         self._credentials = credentials
         self._retry = retry
+        # A few downloads at a time: the pool's bookkeeping grows with concurrent requests, and
+        # the byte path is CPU-bound anyway, so more at once only means more files alive.
+        self._downloads = asyncio.Semaphore(MAX_DOWNLOADS)
 
     @property
     def api_url(self) -> str:
@@ -91,7 +95,8 @@ class FlowClient:
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         """Stream `url` into `dest` chunk by chunk; the whole file is never in memory."""
         async def attempt() -> int:
-            return await self._download_once(url, dest, max_bytes=max_bytes)
+            async with self._downloads:
+                return await self._download_once(url, dest, max_bytes=max_bytes)
 
         return await with_retries(attempt, policy=self._retry, what="download")
 
@@ -106,7 +111,7 @@ class FlowClient:
                 if declared > max_bytes:
                     raise ResultTooLarge("the video is too large to upload", url=url, size=declared)
                 with dest.open("wb") as file:
-                    async for chunk in response.aiter_bytes(_CHUNK):
+                    async for chunk in response.aiter_raw():  # no re-chunking copies
                         size += len(chunk)
                         if size > max_bytes:
                             raise ResultTooLarge("the video is too large to upload", url=url)

@@ -29,7 +29,7 @@ class TelegramNotifier:
     """Implements `bot.jobs.notifier.Notifier` for Telegram chats."""
 
     def __init__(self, *, bot: Bot, jobs: JobStore, images: ImageStore, pacer: ChatPacer,
-                 admin_ids: frozenset[int] = frozenset(), max_uploads: int = 4) -> None:
+                 admin_ids: frozenset[int] = frozenset(), max_uploads: int = 16) -> None:
         self._bot = bot
         self._admin_ids = admin_ids
         self._alerted: set[str] = set()

@@ -35,19 +35,22 @@ class Priority(IntEnum):
 
 
 class _PriorityGate:
-    """Evenly spaced permits, at most `rate` per second, handed out by priority, then in order."""
+    """A token bucket: `rate` permits per second, bursts up to `burst`; when permits run short,
+    waiters get them by priority, then in order of arrival."""
 
-    def __init__(self, rate: float) -> None:
-        self._gap = 1.0 / rate
-        self._next = 0.0
+    def __init__(self, rate: float, burst: float) -> None:
+        self._rate = rate
+        self._burst = max(1.0, burst)
+        self._tokens = self._burst
+        self._stamp = time.monotonic()
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
 
     async def take(self, priority: Priority) -> None:
-        now = time.monotonic()
-        if not self._waiting and self._next <= now:
-            self._next = now + self._gap
+        self._refill()
+        if not self._waiting and self._tokens >= 1:
+            self._tokens -= 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, next(self._order), future))
@@ -55,16 +58,22 @@ class _PriorityGate:
             self._releaser = asyncio.create_task(self._release())
         await future
 
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+
     async def _release(self) -> None:
         while self._waiting:
-            delay = self._next - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            self._refill()
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self._rate)
+                continue
             _, _, future = heapq.heappop(self._waiting)
             if future.done():  # its caller was cancelled
                 continue
+            self._tokens -= 1
             future.set_result(None)
-            self._next = max(time.monotonic(), self._next) + self._gap
 
 
 @dataclass(eq=False)
@@ -78,10 +87,10 @@ class _Chat:
 
 class ChatPacer:
     def __init__(self, *, chat_interval: float, edit_interval: float, global_rate: float,
-                 max_retries: int = 5) -> None:
+                 global_burst: float | None = None, max_retries: int = 5) -> None:
         self._chat_interval = chat_interval
         self._edit_interval = edit_interval
-        self._gate = _PriorityGate(global_rate)
+        self._gate = _PriorityGate(global_rate, global_burst or global_rate)
         self._max_retries = max_retries
         self._chats: dict[int, _Chat] = {}
 
