@@ -19,17 +19,12 @@ operations of each poll stay, which is all the metrics need.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sim.httpserver import Request
 from bot.sim.server import VIDEO_PREFIX, FlowSimulator, LoggedRequest
-from tests.fakes.telegram_api import FakeTelegram, _Call, _decode_value
-
-_PARAM_RE = re.compile(r'(?:^|;)\s*([a-zA-Z*]+)="((?:[^"\\]|\\.)*)"')
-_BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?')
+from tests.fakes.telegram_api import FakeTelegram, _Call
 
 
 @dataclass(frozen=True)
@@ -40,40 +35,6 @@ class Delivery:
     caption: str
     at: float  # time.monotonic() when the fake took it (after the whole upload arrived)
     size: int  # bytes of the uploaded video
-
-
-def parse_multipart(content_type: str, body: bytes
-                    ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    """Fields and files of a multipart/form-data body, as `Request.form()` returns them."""
-    match = _BOUNDARY_RE.search(content_type)
-    if match is None:
-        raise ValueError("multipart body without a boundary")
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    fields: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    start = body.find(delimiter)
-    while start >= 0:
-        head_start = start + len(delimiter)
-        if body.startswith(b"--", head_start):
-            break  # the closing delimiter
-        head_end = body.find(b"\r\n\r\n", head_start)
-        if head_end < 0:
-            break
-        end = body.find(b"\r\n" + delimiter, head_end + 4)
-        if end < 0:
-            break
-        headers = body[head_start:head_end].decode("utf-8", "replace")
-        disposition = next((line.split(":", 1)[1] for line in headers.split("\r\n")
-                            if line.lower().startswith("content-disposition:")), "")
-        params = {key.lower(): value for key, value in _PARAM_RE.findall(disposition)}
-        name = params.get("name", "")
-        payload = body[head_end + 4:end]
-        if "filename" in params:
-            files[name] = (params["filename"], payload)
-        else:
-            fields[name] = payload.decode("utf-8")
-        start = end + 2
-    return fields, files
 
 
 class BenchTelegram(FakeTelegram):
@@ -94,19 +55,6 @@ class BenchTelegram(FakeTelegram):
         return counts
 
     # FakeTelegram's hooks (private in the test fake; kept in sync by the smoke test)
-
-    def _decode(self, request: Request, method: str) -> _Call:
-        content_type = request.headers.get("content-type", "")
-        if not (request.body and content_type.startswith("multipart/form-data")):
-            return super()._decode(request, method)
-        fields, files = parse_multipart(content_type, request.body)
-        handler = self._methods.get(method.lower())
-        name = handler.__name__[len("_api_"):] if handler else method
-        params = {key: _decode_value(key, value) for key, value in
-                  {**request.query, **fields}.items()}
-        recorded = {**params, **{key: {"upload": filename, "size": len(data)}
-                                 for key, (filename, data) in files.items()}}
-        return _Call(name, params, files, recorded)
 
     def _api_sendVideo(self, call: _Call) -> dict[str, Any]:
         at = time.monotonic()

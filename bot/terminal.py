@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bot.app import open_engine
 from bot.config import Settings
 from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase
+from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner
 from bot.telegram import texts
 from storage.jobs import JobStore
@@ -81,6 +82,11 @@ async def generate(settings: Settings, request: GenerateRequest) -> int:
                                                "bot_secret_key": key})
         notifier = TerminalNotifier(request.output)
         engine = await open_engine(settings, lambda jobs, images: notifier)
+        refused = _unsupported(engine.providers.get(request.provider, "default"), request)
+        if refused:
+            print(f"the {request.provider} provider cannot honour {refused}", file=sys.stderr)
+            await engine.close()
+            return 2
         try:
             await engine.runner.start()
             return await _run_steps(engine.runner, engine.jobs, request)
@@ -107,6 +113,19 @@ async def _run_steps(runner: JobRunner, jobs: JobStore, request: GenerateRequest
                  provider=request.provider, options=request.options)
     job = await _run_one(runner, jobs, new)
     return 0 if job.state is JobState.DELIVERED else 1
+
+
+def _unsupported(provider: Provider, request: GenerateRequest) -> str:
+    """Options the provider would drop, named as the command line spells them."""
+    wanted = request.options.named()
+    if request.image:
+        wanted_image = _image_options(request.options).named()
+        extra = wanted_image - provider.image_options
+    else:
+        extra = frozenset()
+    if request.animate or request.video:
+        extra |= wanted - provider.supported_options
+    return ", ".join(f"--{name.replace('_prompt', '')}" for name in sorted(extra))
 
 
 def _image_options(options: Options) -> Options:

@@ -64,3 +64,11 @@ async def test_failure_exits_non_zero_with_the_reason(sim: FlowSimulator, tmp_pa
 async def test_nothing_to_make_is_a_usage_error(sim: FlowSimulator, tmp_path: Path) -> None:
     code, stderr = await _generate(sim, tmp_path, "-o", "x.mp4")
     assert code == 2 and "say what to make" in stderr
+
+
+async def test_options_the_provider_cannot_honour_are_refused(
+        sim: FlowSimulator, tmp_path: Path) -> None:
+    code, stderr = await _generate(sim, tmp_path, "--video", "a dog", "--resolution", "1080p",
+                                   "-o", "x.mp4")
+    assert code == 2 and "the flow provider cannot honour --resolution" in stderr
+    assert sim.log == []

@@ -63,6 +63,7 @@ class GeminiProvider:
 
     name = "gemini"
     supported_options: frozenset[str]
+    image_options: frozenset[str]
     shareable_links = False  # a file URI needs the API key; a Vertex video is a local file
 
     def __init__(
@@ -77,6 +78,8 @@ class GeminiProvider:
         self._video_options = (protocol.VERTEX_VIDEO_OPTIONS if vertex
                                else protocol.VIDEO_OPTIONS)
         self.supported_options = self._video_options
+        self.image_options = (frozenset() if protocol.is_imagen(image_model)
+                              else protocol.IMAGE_OPTIONS)
         self._image_model = image_model
         self._video_model = video_model
         self._retry = retry or RetryPolicy()

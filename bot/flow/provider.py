@@ -25,6 +25,7 @@ class FlowProvider:
 
     name = "flow"
     supported_options = frozenset({"seed"})
+    image_options = frozenset({"seed"})
     shareable_links = True
 
     def __init__(self, *, client: FlowClient,

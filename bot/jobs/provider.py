@@ -60,8 +60,10 @@ class Provider(Protocol):
     """One upstream account. Every method raises only `bot.flow.errors.UpstreamError`s."""
 
     name: str
-    #: the names of `Options` fields this provider honours; the front refuses the others
+    #: the names of `Options` fields this provider honours for videos, and for images; the
+    #: fronts refuse the others with a sentence
     supported_options: frozenset[str]
+    image_options: frozenset[str]
     #: whether a result URL can be handed to a user as it is (signed links: yes; API files: no)
     shareable_links: bool
 

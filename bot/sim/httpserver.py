@@ -11,10 +11,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +24,8 @@ _REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized
             429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
             503: "Service Unavailable"}
 _MAX_HEADER = 64 * 1024
+_PARAM_RE = re.compile(r'(?:^|;)\s*([a-zA-Z*]+)="((?:[^"\\]|\\.)*)"')
+_BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?')
 
 
 @dataclass
@@ -49,20 +50,41 @@ class Request:
         if not content_type.startswith("multipart/form-data"):
             parsed = parse_qs(self.body.decode(), keep_blank_values=True)
             return {k: v[-1] for k, v in parsed.items()}, {}
-        head = f"Content-Type: {content_type}\r\n\r\n".encode()
-        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
-        fields: dict[str, str] = {}
-        files: dict[str, tuple[str, bytes]] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            decoded = part.get_payload(decode=True)
-            payload = decoded if isinstance(decoded, bytes) else b""
-            filename = part.get_filename()
-            if filename is not None:
-                files[str(name)] = (filename, payload)
-            else:
-                fields[str(name)] = payload.decode()
-        return fields, files
+        return parse_multipart(content_type, self.body)
+
+
+def parse_multipart(content_type: str, body: bytes
+                    ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """Fields and files of a multipart/form-data body, as `Request.form()` returns them."""
+    match = _BOUNDARY_RE.search(content_type)
+    if match is None:
+        raise ValueError("multipart body without a boundary")
+    delimiter = b"--" + match.group(1).encode("latin-1")
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    start = body.find(delimiter)
+    while start >= 0:
+        head_start = start + len(delimiter)
+        if body.startswith(b"--", head_start):
+            break  # the closing delimiter
+        head_end = body.find(b"\r\n\r\n", head_start)
+        if head_end < 0:
+            break
+        end = body.find(b"\r\n" + delimiter, head_end + 4)
+        if end < 0:
+            break
+        headers = body[head_start:head_end].decode("utf-8", "replace")
+        disposition = next((line.split(":", 1)[1] for line in headers.split("\r\n")
+                            if line.lower().startswith("content-disposition:")), "")
+        params = {key.lower(): value for key, value in _PARAM_RE.findall(disposition)}
+        name = params.get("name", "")
+        payload = body[head_end + 4:end]
+        if "filename" in params:
+            files[name] = (params["filename"], payload)
+        else:
+            fields[name] = payload.decode("utf-8")
+        start = end + 2
+    return fields, files
 
 
 @dataclass

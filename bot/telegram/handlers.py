@@ -29,7 +29,6 @@ from storage.images import ImageRef
 
 logger = logging.getLogger(__name__)
 STATUS_LIMIT = 10
-VIDEO_ONLY_OPTIONS = frozenset({"resolution", "duration"})
 OPTION_FLAGS = {"negative_prompt": "--neg", "seed": "--seed", "resolution": "--res",
                 "duration": "--dur"}
 PROMPT_PREVIEW = 40
@@ -223,7 +222,7 @@ def _unsupported_options(update: Update, context: BotContext, parsed: ParsedProm
     assert user is not None
     services = context.services
     provider = services.provider_for_account(services.accounts.account_for(user.id))
-    supported = provider.supported_options - (VIDEO_ONLY_OPTIONS if image else frozenset())
+    supported = provider.image_options if image else provider.supported_options
     return sorted(OPTION_FLAGS[name] for name in parsed.options.named() - supported)
 
 
