@@ -67,3 +67,23 @@ async def test_the_global_budget_allows_a_burst_then_the_rate() -> None:
     await asyncio.gather(*(pacer.send(chat, call) for chat in range(9)))
     assert stamps[4] - started < 0.03  # the first five at once
     assert stamps[8] - started >= 4 / 20 - 0.01  # then one every 1/20 s
+
+
+async def test_a_result_lends_its_priority_to_its_own_chats_waiting_chatter() -> None:
+    pacer = ChatPacer(chat_interval=0, edit_interval=0, global_rate=20, global_burst=1)
+    order: list[str] = []
+
+    def call(name: str):  # type: ignore[no-untyped-def]
+        async def run() -> None:
+            order.append(name)
+        return run
+
+    others = [asyncio.create_task(pacer.send(chat, call(f"progress{chat}"),
+                                             priority=Priority.PROGRESS)) for chat in range(1, 6)]
+    await asyncio.sleep(0.01)
+    own = asyncio.create_task(pacer.send(7, call("progress7"), priority=Priority.PROGRESS))
+    await asyncio.sleep(0.01)  # chat 7 now holds its lock, waiting for a low-priority permit
+    video = asyncio.create_task(pacer.send(7, call("video7"), priority=Priority.DELIVERY))
+    await asyncio.gather(*others, own, video)
+    assert order.index("video7") <= 3  # not behind the other chats' four waiting messages
+    assert order.index("progress7") < order.index("video7")

@@ -34,6 +34,13 @@ class Priority(IntEnum):
     PROGRESS = 2  #: progress messages and their edits (cosmetic, coalesced)
 
 
+@dataclass(order=True)
+class _Ticket:
+    priority: int
+    order: int
+    future: asyncio.Future[None] = field(compare=False)
+
+
 class _PriorityGate:
     """A token bucket: `rate` permits per second, bursts up to `burst`; when permits run short,
     waiters get them by priority, then in order of arrival."""
@@ -43,20 +50,34 @@ class _PriorityGate:
         self._burst = max(1.0, burst)
         self._tokens = self._burst
         self._stamp = time.monotonic()
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[_Ticket] = []
         self._order = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
 
-    async def take(self, priority: Priority) -> None:
+    async def take(self, priority: int, chat: _Chat | None = None) -> None:
+        """Wait for a permit; while waiting, `chat.ticket` lets a later, more urgent send of
+        the same chat raise this wait's priority (see `bump`)."""
         self._refill()
         if not self._waiting and self._tokens >= 1:
             self._tokens -= 1
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (priority, next(self._order), future))
+        ticket = _Ticket(priority, next(self._order),
+                         asyncio.get_running_loop().create_future())
+        heapq.heappush(self._waiting, ticket)
         if self._releaser is None or self._releaser.done():
             self._releaser = asyncio.create_task(self._release())
-        await future
+        if chat is not None:
+            chat.ticket = ticket
+        try:
+            await ticket.future
+        finally:
+            if chat is not None:
+                chat.ticket = None
+
+    def bump(self, ticket: _Ticket, priority: int) -> None:
+        if priority < ticket.priority and not ticket.future.done():
+            ticket.priority = priority
+            heapq.heapify(self._waiting)
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -69,11 +90,11 @@ class _PriorityGate:
             if self._tokens < 1:
                 await asyncio.sleep((1 - self._tokens) / self._rate)
                 continue
-            _, _, future = heapq.heappop(self._waiting)
-            if future.done():  # its caller was cancelled
+            ticket = heapq.heappop(self._waiting)
+            if ticket.future.done():  # its caller was cancelled
                 continue
             self._tokens -= 1
-            future.set_result(None)
+            ticket.future.set_result(None)
 
 
 @dataclass(eq=False)
@@ -83,6 +104,8 @@ class _Chat:
     last_edit: float = 0.0
     pending: dict[int, tuple[str, Any, EditCall]] = field(default_factory=dict)
     flusher: asyncio.Task[None] | None = None
+    ticket: _Ticket | None = None  #: the permit this chat's lock holder is waiting for
+    deliveries_waiting: int = 0  #: results queued behind the lock: whoever holds it hurries
 
 
 class ChatPacer:
@@ -96,19 +119,33 @@ class ChatPacer:
 
     async def send(self, chat_id: int, call: Callable[[], Awaitable[T]], *,
                    priority: Priority = Priority.REPLY) -> T:
-        """Run one Telegram call for this chat when the limits allow it."""
+        """Run one Telegram call for this chat when the limits allow it.
+
+        The permit is taken last, right before the call, so that sends never bunch up past the
+        global rate. A result queued behind its own chat's chatter lends that chatter its
+        priority, so a video never waits behind a cosmetic progress edit's turn.
+        """
         chat = self._chats.setdefault(chat_id, _Chat())
-        # The global permit first, without holding the chat: a video must not queue behind its
-        # own chat's progress message while that one waits for a low-priority permit.
-        await self._gate.take(priority)
-        async with chat.lock:
-            if priority is not Priority.DELIVERY:
-                # A result may use the short burst Telegram allows a chat; chatter may not.
-                await _sleep_until(chat.last_send + self._chat_interval)
-            try:
-                return await self._with_retries(call)
-            finally:
-                chat.last_send = time.monotonic()
+        urgent = priority is Priority.DELIVERY
+        if urgent:
+            chat.deliveries_waiting += 1
+            if chat.ticket is not None:
+                self._gate.bump(chat.ticket, priority)
+        try:
+            async with chat.lock:
+                if urgent:
+                    chat.deliveries_waiting -= 1
+                    urgent = False
+                else:
+                    # A result may use the short burst Telegram allows a chat; chatter may not.
+                    await _sleep_until(chat.last_send + self._chat_interval)
+                try:
+                    return await self._with_retries(call, priority, chat)
+                finally:
+                    chat.last_send = time.monotonic()
+        finally:
+            if urgent:  # cancelled while waiting for the lock
+                chat.deliveries_waiting -= 1
 
     def edit(self, chat_id: int, message_id: int, text: str, markup: Any, call: EditCall) -> None:
         """Ask for a message's text to become `text`; an older pending text is dropped."""
@@ -134,7 +171,6 @@ class ChatPacer:
     async def _flush(self, chat_id: int, chat: _Chat) -> None:
         while chat.pending:
             await _sleep_until(chat.last_edit + self._edit_interval)
-            await self._gate.take(Priority.PROGRESS)
             async with chat.lock:
                 await _sleep_until(chat.last_send + self._chat_interval)
                 if not chat.pending:
@@ -142,7 +178,8 @@ class ChatPacer:
                 message_id = next(iter(chat.pending))
                 text, markup, call = chat.pending.pop(message_id)
                 try:
-                    await self._with_retries(functools.partial(call, text, markup))
+                    await self._with_retries(functools.partial(call, text, markup),
+                                             Priority.PROGRESS, chat)
                 except BadRequest as exc:
                     if "not modified" not in str(exc).lower():
                         logger.info("edit in chat %d failed: %s", chat_id, exc)
@@ -151,9 +188,13 @@ class ChatPacer:
                 finally:
                     chat.last_send = chat.last_edit = time.monotonic()
 
-    async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Telegram asked us to wait (429) or the network blinked: wait and send again."""
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], priority: Priority,
+                            chat: _Chat) -> T:
+        """Take a permit, call; when Telegram asks us to wait (429) or the network blinks, wait
+        and do both again."""
         for attempt in range(1, self._max_retries + 1):
+            hurry = Priority.DELIVERY if chat.deliveries_waiting else priority
+            await self._gate.take(min(priority, hurry), chat)
             try:
                 return await call()
             except RetryAfter as exc:
