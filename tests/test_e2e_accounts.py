@@ -169,3 +169,18 @@ async def test_user_cannot_animate_someone_elses_image_in_a_group(bot: BotHarnes
                            reply_to=photo["message_id"])
     await bot.wait_videos(GROUP)
 
+
+
+async def test_token_renews_itself_before_it_expires(start_bot, sim) -> None:  # type: ignore[no-untyped-def]
+    sim.sessions.add_cookie(COOKIE)
+    sim.sessions.token_ttl = 120.0  # minted tokens expire in two minutes
+    bot = await start_bot(flow_session_url=sim.session_url, token_renew_margin=300.0)
+    await _answer(bot, ADMIN, f"/cookie {COOKIE}")
+    first = bot.engine.accounts.view("default").bearer_token
+    assert sim.sessions.renewals == 1
+    bot.telegram.send_text(USER, "/video renewed ahead of time")
+    await bot.wait_videos(USER)
+    # Within the margin of its expiry, the token was replaced before any call could fail.
+    assert sim.sessions.renewals >= 2
+    assert bot.engine.accounts.view("default").bearer_token != first
+    assert not any(e.status == 401 for e in sim.log)

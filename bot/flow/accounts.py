@@ -68,7 +68,9 @@ class Accounts:
         margin = self._settings.token_renew_margin
         if account.cookie and (not account.bearer_token
                                or (expires is not None and expires - self._clock() < margin)):
-            await self.renew(account_id)
+            # Many calls may notice at once; naming the token they saw renews it only once.
+            seen = fingerprint(account.bearer_token) if account.bearer_token else None
+            await self.renew(account_id, seen)
             account = self.view(account_id)
         if not account.bearer_token:
             raise AuthExpired("no Google bearer token is set for this account")
