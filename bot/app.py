@@ -179,7 +179,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     settings: Settings = application.bot_data["settings"]
     pacer = ChatPacer(chat_interval=settings.telegram_chat_interval,
                       edit_interval=settings.progress_edit_interval,
-                      global_rate=settings.telegram_global_rate)
+                      global_rate=settings.telegram_global_rate,
+                      global_burst=settings.telegram_global_rate / 2)
     notifiers: list[TelegramNotifier] = []
 
     def notifier(jobs: JobStore, images: ImageStore) -> Notifier:

@@ -9,7 +9,7 @@ from tests.conftest import ADMIN, BEARER, OTHER_USER, STRANGER, USER
 from tests.harness import BotHarness
 
 COOKIE = "sim-cookie-0123456789-abcdefghij"
-FRESH = "ya29.fresh-admin-token-9876543210-wxyz"
+FRESH = "ya29.fresh.admin-token-9876543210-wxyz"
 GROUP = -100500
 
 
@@ -62,13 +62,13 @@ async def test_without_a_cookie_the_job_waits_until_an_admin_sends_a_token(bot: 
 
 
 async def test_token_is_stored_sealed_and_survives_a_restart(start_bot, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    bot = await start_bot(flow_bearer_token="ya29.env-token-that-google-refuses-0000")
+    bot = await start_bot(flow_bearer_token="ya29.env.token-that-google-refuses-0000")
     await _answer(bot, ADMIN, f"/token {BEARER}")
     await bot.stop()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("bot.sqlite3*"))
     assert BEARER.encode() not in raw
     assert stat.S_IMODE((tmp_path / "secret.key").stat().st_mode) == 0o600
-    revived = await start_bot(flow_bearer_token="ya29.env-token-that-google-refuses-0000")
+    revived = await start_bot(flow_bearer_token="ya29.env.token-that-google-refuses-0000")
     revived.telegram.send_text(USER, "/video with the stored token")
     await revived.wait_videos(USER)
 
@@ -96,7 +96,7 @@ async def test_account_shows_masked_token_credits_and_running_jobs(bot: BotHarne
 
 
 async def test_users_bring_their_own_account(bot: BotHarness) -> None:
-    own = "ya29.users-own-token-1111-2222-3333"
+    own = "ya29.users.own-token-1111-2222-3333"
     bot.sim.config.bearer_token = None  # the simulator accepts any non-empty token
     login = bot.telegram.send_text(USER, f"/login {own} project=my-project proxy=my-proxy")
     assert "Your own Google account is set" in await bot.wait_text(USER, "account is set")
@@ -114,7 +114,7 @@ async def test_users_bring_their_own_account(bot: BotHarness) -> None:
 
 
 async def test_login_needs_project_and_proxy(bot: BotHarness) -> None:
-    answer = await _answer(bot, USER, "/login ya29.only-a-token-000000000000")
+    answer = await _answer(bot, USER, "/login ya29.only.a-token-000000000000")
     assert "project=" in answer and not bot.engine.accounts.has_own(USER)
 
 

@@ -29,19 +29,19 @@ async def test_expired_token_mid_render_pauses_the_job_until_restart(start_bot) 
     bot.sim.config.latency = 1.0
     bot.telegram.send_text(USER, "/video a waiting dog")
     await bot.wait_job(USER, lambda j: j.state is JobState.RENDERING)
-    bot.sim.config.bearer_token = "ya29.a-fresh-token-nobody-has-yet-wxyz"  # the old one expires
+    bot.sim.config.bearer_token = "ya29.a.fresh-token-nobody-has-yet-wxyz"  # the old one expires
     job = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
     assert job.error_code == "auth_expired" and job.render is not None
     assert "Google token has expired" in await bot.wait_text(USER, "paused")
     await bot.stop()
 
-    revived = await start_bot(flow_bearer_token="ya29.a-fresh-token-nobody-has-yet-wxyz")
+    revived = await start_bot(flow_bearer_token="ya29.a.fresh-token-nobody-has-yet-wxyz")
     await revived.wait_videos(USER)
     assert bot.sim.count("create-video-veo3") == 1  # the render was resumed, not resubmitted
 
 
 async def test_expired_token_at_submission_resubmits_after_restart(start_bot) -> None:  # type: ignore[no-untyped-def]
-    bot = await start_bot(flow_bearer_token="ya29.an-expired-token-0000-abcd")
+    bot = await start_bot(flow_bearer_token="ya29.an.expired-token-0000-abcd")
     bot.telegram.send_text(USER, "/video submitted with an old token")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
     assert job.task_id is None  # Google refused it: nothing was charged, it may go again

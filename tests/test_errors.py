@@ -32,7 +32,7 @@ from bot.flow.errors import (
 )
 
 UP = "Google Flow"
-TOKEN = "ya29.a0AfH6SMBx-secret_token.part-0123456789"
+TOKEN = "ya29.a0AfH6SMBx.secret_token.part-0123456789"
 
 
 def google(status: str | None = None, reason: str | None = None, message: str = "nope",

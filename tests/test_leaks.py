@@ -42,11 +42,11 @@ from tests.fakes.telegram_api import ApiError, FakeTelegram
 from tests.harness import BotHarness
 
 # Distinctive secrets; a realistic bot token (the fake accepts any token).
-BOT_TOKEN = "7123456789:AAHleakAuditTelegramBotToken_0123456789xyz"
+BOT_TOKEN = "7123456789:ABHleakAuditTelegramBotToken_0123456789xyz"
 COOKIE = "leak-audit-session-cookie-7f3a9c2e51d04b86"
 DEAD_COOKIE = "leak-audit-dead-cookie-c0ffee-91e2"
-ADMIN_BEARER = "ya29.leak-audit-admin-bearer-5555-wxyz"
-OWN_BEARER = "ya29.leak-audit-users-own-bearer-7777-qrst"
+ADMIN_BEARER = "ya29.leak.audit-admin-bearer-5555-wxyz"
+OWN_BEARER = "ya29.leak.audit-users-own-bearer-7777-qrst"
 OWN_PROXY = "leak-audit-own-proxy-token-4242"
 SECRET_KEY = "bGVhay1hdWRpdC1mZXJuZXQta2V5LTMyLWJ5dGVzISE="  # 32 bytes, urlsafe base64
 GROUP = -100777
@@ -391,7 +391,7 @@ def test_key_file_is_private_or_absent(audit: Audit) -> None:
 async def test_a_rejected_bot_token_is_not_printed(tmp_path: Path) -> None:
     """`python -m bot` (the production entry point, LOG_LEVEL=DEBUG) with a token Telegram
     refuses: nothing on stdout or stderr may show it, logged or not."""
-    fake = FakeTelegram(token="1000000001:AAAnotTheTokenTheBotWasConfiguredWith00")
+    fake = FakeTelegram(token="1000000001:ABAnotTheTokenTheBotWasConfiguredWith00")
     await fake.start()
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("FLOW_", "TELEGRAM_", "BOT_", "LOG_"))}

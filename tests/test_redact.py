@@ -11,8 +11,8 @@ import pytest
 from bot import redact as redact_module
 from bot.redact import RedactingFilter, install_log_redaction, mask, redact, register_secret
 
-GOOGLE = "ya29.a0AfH6SMBx-Secret_Token.Part-0123456789wxyz"
-BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
+GOOGLE = "ya29.a0AfH6SMBx.Secret_Token.Part-0123456789wxyz"
+BOT_TOKEN = "123456789:ABHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ"
 PROXY = "proxy-secret-5678"
 
 
@@ -49,7 +49,7 @@ def test_redact_masks_a_google_token() -> None:
 
 
 def test_redact_masks_every_google_token() -> None:
-    other = "ya29.c0ANOTHER-token_abcdef9876"
+    other = "ya29.c0ANOTHER.token_abcdef9876"
     out = redact(f"{GOOGLE} and {other}")
     assert out == "ya29.…wxyz and ya29.…9876"
 

@@ -74,6 +74,11 @@ class _PriorityGate:
             if chat is not None:
                 chat.ticket = None
 
+    @property
+    def congested(self) -> bool:
+        """Someone is waiting for a permit."""
+        return any(not ticket.future.done() for ticket in self._waiting)
+
     def bump(self, ticket: _Ticket, priority: int) -> None:
         if priority < ticket.priority and not ticket.future.done():
             ticket.priority = priority
@@ -171,6 +176,11 @@ class ChatPacer:
     async def _flush(self, chat_id: int, chat: _Chat) -> None:
         while chat.pending:
             await _sleep_until(chat.last_edit + self._edit_interval)
+            if self._gate.congested:
+                # Edits are cosmetic and coalesced: while others wait for the global budget,
+                # this one waits another round (its newest text goes out later).
+                chat.last_edit = time.monotonic()
+                continue
             async with chat.lock:
                 await _sleep_until(chat.last_send + self._chat_interval)
                 if not chat.pending:
