@@ -70,6 +70,7 @@ class JobRunner:
         self._clock = clock
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._renewals: dict[int, int] = {}
+        self._in_flight: set[asyncio.Future[Job]] = set()
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
 
@@ -119,13 +120,16 @@ class JobRunner:
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
-    async def stop(self) -> None:
-        """Stop driving jobs without touching their saved state (they resume on next start)."""
+    async def stop(self, *, grace: float = 15.0) -> None:
+        """Stop driving jobs without touching their saved state (they resume on next start);
+        submissions already in flight get `grace` seconds to save their answer."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=grace)
 
     def _spawn(self, job: Job) -> None:
         task = asyncio.create_task(self._drive(job.id), name=f"job:{job.id}")
@@ -183,6 +187,19 @@ class JobRunner:
             logger.info("job %d: uploaded the user's photo", job.id)
         job = await self._store.update(job, state=JobState.SUBMITTING)
         await self._notify_progress(job, Phase.SUBMITTING)
+        # Shielded: a shutdown while the request is in flight waits for its answer and saves the
+        # task id (see `stop`), instead of leaving a job that can only fail as "interrupted".
+        saving = asyncio.ensure_future(self._submit_and_save(job, provider))
+        self._in_flight.add(saving)
+        saving.add_done_callback(self._settled)
+        return await asyncio.shield(saving)
+
+    def _settled(self, saving: asyncio.Future[Job]) -> None:
+        self._in_flight.discard(saving)
+        if not saving.cancelled():
+            saving.exception()  # retrieved: the job's own task, if still running, reports it
+
+    async def _submit_and_save(self, job: Job, provider: Provider) -> Job:
         request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id,
                                     job.options)
         task_id = await provider.submit(request)
