@@ -9,6 +9,15 @@ import time
 from bot.telegram.pacing import ChatPacer, Priority
 
 
+def recorder(order: list[str]):  # type: ignore[no-untyped-def]
+    """`call(name)` makes a Telegram-call stand-in that records its name when it runs."""
+    def call(name: str):  # type: ignore[no-untyped-def]
+        async def run() -> None:
+            order.append(name)
+        return run
+    return call
+
+
 async def test_sends_in_one_chat_are_spaced() -> None:
     pacer = ChatPacer(chat_interval=0.1, edit_interval=0.1, global_rate=1000)
     stamps: list[float] = []
@@ -24,11 +33,7 @@ async def test_sends_in_one_chat_are_spaced() -> None:
 async def test_deliveries_overtake_waiting_progress_messages() -> None:
     pacer = ChatPacer(chat_interval=0, edit_interval=0, global_rate=20, global_burst=1)
     order: list[str] = []
-
-    def call(name: str):  # type: ignore[no-untyped-def]
-        async def run() -> None:
-            order.append(name)
-        return run
+    call = recorder(order)
 
     progress = [asyncio.create_task(pacer.send(chat, call(f"progress{chat}"),
                                                priority=Priority.PROGRESS))
@@ -72,11 +77,7 @@ async def test_the_global_budget_allows_a_burst_then_the_rate() -> None:
 async def test_a_result_lends_its_priority_to_its_own_chats_waiting_chatter() -> None:
     pacer = ChatPacer(chat_interval=0, edit_interval=0, global_rate=20, global_burst=1)
     order: list[str] = []
-
-    def call(name: str):  # type: ignore[no-untyped-def]
-        async def run() -> None:
-            order.append(name)
-        return run
+    call = recorder(order)
 
     others = [asyncio.create_task(pacer.send(chat, call(f"progress{chat}"),
                                              priority=Priority.PROGRESS)) for chat in range(1, 6)]

@@ -41,8 +41,7 @@ async def operator_secret(update: Update, context: BotContext) -> None:
     register_secret(value)
     if not await _private_and_deleted(update, message, secret=command != "project"):
         return
-    if not context.services.access.is_admin(user.id):
-        await reply(update, "admins_only")
+    if await _not_admin(update, context):
         return
     if not value or not _plausible(value, project=command == "project"):
         await reply(update, f"usage_{command}")
@@ -177,12 +176,20 @@ async def deny(update: Update, context: BotContext) -> None:
     await _decide(update, context, allowed=False)
 
 
+async def _not_admin(update: Update, context: BotContext) -> bool:
+    """True (and the refusal sent) when the sender is not an admin."""
+    user = update.effective_user
+    if user is not None and context.services.access.is_admin(user.id):
+        return False
+    await reply(update, "admins_only")
+    return True
+
+
 async def _decide(update: Update, context: BotContext, *, allowed: bool) -> None:
     user = update.effective_user
     assert user is not None
     access = context.services.access
-    if not access.is_admin(user.id):
-        await reply(update, "admins_only")
+    if await _not_admin(update, context):
         return
     args = context.args or []
     if len(args) != 1 or not re.fullmatch(r"[0-9]{1,15}", args[0]):
@@ -199,13 +206,9 @@ async def _decide(update: Update, context: BotContext, *, allowed: bool) -> None
 
 async def users(update: Update, context: BotContext) -> None:
     """/users (admins): who is let in and who is shut out."""
-    user = update.effective_user
-    assert user is not None
-    access = context.services.access
-    if not access.is_admin(user.id):
-        await reply(update, "admins_only")
+    if await _not_admin(update, context):
         return
-    admins, allowed, denied = access.listing()
+    admins, allowed, denied = context.services.access.listing()
     await reply(update, "users_list", admins=_ids(admins), allowed=_ids(allowed),
                 denied=_ids(denied))
 
