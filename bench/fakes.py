@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.sim.server import VIDEO_PREFIX, FlowSimulator, LoggedRequest
-from tests.fakes.telegram_api import FakeTelegram, _Call
+from bot.sim.telegram import FakeTelegram, _Call
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from typing import Any
 
 from bench.fakes import Delivery
 from bot.sim.server import POLL, PROXY, LoggedRequest
-from tests.fakes.telegram_api import CHAT_BURST, CHAT_RATE, GLOBAL_BURST, GLOBAL_RATE
+from bot.sim.telegram import CHAT_BURST, CHAT_RATE, GLOBAL_BURST, GLOBAL_RATE
 
 KEYS = ("client", "users", "jobs_per_user", "latency_s", "poll_s", "video_mb", "jobs",
         "delivered", "failed", "makespan_s", "latency_p50_s", "latency_p95_s", "latency_max_s",

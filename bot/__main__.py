@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.jobs.model import Aspect, Options
+from bot.jobs.model import Aspect, Options, ProviderName
 from bot.logs import setup_logging
+from bot.providers.registry import PROVIDERS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--video", help="prompt of a text-to-video")
     generate.add_argument("--photo", type=Path, help="your own picture to animate")
     generate.add_argument("--portrait", action="store_true", help="9:16 instead of 16:9")
-    generate.add_argument("--provider", choices=("flow", "gemini"),
+    generate.add_argument("--provider", type=ProviderName,
+                          choices=[p for p in ProviderName if p in PROVIDERS],
                           help="upstream to use (default: PROVIDER, else flow)")
     generate.add_argument("--seed", type=int, help="seed of the generation")
     generate.add_argument("--negative", help="negative prompt (gemini)")

@@ -13,16 +13,11 @@ from telegram.error import InvalidToken
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
-from bot.flow.accounts import Accounts
-from bot.flow.client import FlowClient, FlowCredentials
-from bot.flow.gemini import GeminiProvider
-from bot.flow.provider import FlowProvider
-from bot.flow.retry import RetryPolicy
-from bot.jobs.model import Job
 from bot.jobs.notifier import Notifier
 from bot.jobs.poller import BatchPoller
-from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.providers.flow.accounts import Accounts
+from bot.providers.registry import ProviderRegistry, Wiring, retry_policy
 from bot.redact import register_secret
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
@@ -66,66 +61,6 @@ class Engine:
         await self.db.close()
 
 
-class ProviderRegistry:
-    """The Flow provider of each account (made on first use, with that account's credentials)
-    and the one Gemini provider; a job's `provider` field says which it runs on."""
-
-    def __init__(self, *, flow: Callable[[str], Provider], gemini: GeminiProvider,
-                 default: str) -> None:
-        self._make_flow = flow
-        self._flow: dict[str, Provider] = {}
-        self.gemini = gemini
-        self.default = default
-
-    def for_job(self, job: Job) -> Provider:
-        return self.get(job.provider, job.account)
-
-    def get(self, provider: str, account: str) -> Provider:
-        if provider == "gemini":
-            return self.gemini
-        flow = self._flow.get(account)
-        if flow is None:
-            flow = self._flow[account] = self._make_flow(account)
-        return flow
-
-    def for_account(self, account: str) -> Provider:
-        """What a new job of this account runs on (PROVIDER)."""
-        return self.get(self.default, account)
-
-    async def aclose(self) -> None:
-        await self.gemini.aclose()
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(attempts=settings.retry_attempts, max_seconds=settings.retry_max_seconds,
-                       base_delay=settings.retry_base_delay)
-
-
-def flow_provider(settings: Settings, http: httpx.AsyncClient, accounts: Accounts,
-                  account: str) -> FlowProvider:
-    async def credentials() -> FlowCredentials:
-        return await accounts.credentials(account)
-
-    async def renew(stale: str | None) -> bool:
-        return await accounts.renew(account, stale)
-
-    client = FlowClient(http=http, proxy_url=settings.flow_proxy_url,
-                        api_url=settings.flow_api_url, credentials=credentials,
-                        retry=retry_policy(settings))
-    return FlowProvider(client=client, renew=renew)
-
-
-def gemini_provider(settings: Settings, http: httpx.AsyncClient) -> GeminiProvider:
-    """Built always (it costs nothing without a key: every call then asks for one)."""
-    key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else None
-    return GeminiProvider(
-        api_key=key, media_dir=settings.gemini_media_dir, http=http,
-        base_url=settings.gemini_api_url, vertex=settings.gemini_vertex,
-        project=settings.gemini_project, location=settings.gemini_location,
-        image_model=settings.gemini_image_model, video_model=settings.gemini_video_model,
-        timeout=settings.http_timeout, retry=retry_policy(settings))
-
-
 async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Engine:
     """Open the database and build the engine around the given notifier (not started yet)."""
     for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
@@ -140,9 +75,8 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Eng
     jobs, images = JobStore(db), ImageStore(db)
     accounts = Accounts(store=AccountStore(db, box), settings=settings, http=http)
     await accounts.load()
-    providers = ProviderRegistry(
-        flow=lambda account: flow_provider(settings, http, accounts, account),
-        gemini=gemini_provider(settings, http), default=settings.provider)
+    providers = ProviderRegistry(Wiring(settings, http, accounts, retry_policy(settings)),
+                                 default=settings.provider)
     poller = BatchPoller(interval=settings.flow_poll_interval, backoff=retry_policy(settings))
     config = RunnerConfig(
         files_dir=settings.files_dir, poll_interval=settings.flow_poll_interval,

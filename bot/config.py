@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.jobs.model import ProviderName
 
 IdList = Annotated[frozenset[int], NoDecode]
 
@@ -46,7 +48,7 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=1.0, ge=0)
     token_renew_margin: float = Field(default=300.0, ge=0)
 
-    provider: Literal["flow", "gemini"] = "flow"
+    provider: ProviderName = ProviderName.FLOW
     gemini_api_key: SecretStr | None = None
     gemini_api_url: str | None = None
     gemini_vertex: bool = False

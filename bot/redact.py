@@ -6,6 +6,7 @@ third-party library's message or an exception text.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -67,3 +68,8 @@ def install_log_redaction() -> None:
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def fingerprint(token: str) -> str:
+    """A short, one-way name for a token: safe to keep on errors, in logs and to compare."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]

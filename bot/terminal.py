@@ -14,12 +14,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from bot import texts
 from bot.app import open_engine
 from bot.config import Settings
-from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase, ProviderName
 from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner
-from bot.telegram import texts
 from storage.jobs import JobStore
 
 TERMINAL_USER = 0
@@ -68,7 +68,7 @@ class GenerateRequest:
     video: str | None = None
     aspect: Aspect = Aspect.LANDSCAPE
     photo: Path | None = None
-    provider: str = "flow"
+    provider: ProviderName = ProviderName.FLOW
     options: Options = field(default_factory=Options)
 
 

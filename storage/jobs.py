@@ -9,10 +9,11 @@ from typing import Any
 
 import aiosqlite
 
-from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, ProviderName
 
 _JSON_FIELDS = frozenset({"render"})
-_ENUM_FIELDS = {"kind": JobKind, "aspect": Aspect, "state": JobState}
+_ENUM_FIELDS = {"kind": JobKind, "aspect": Aspect, "state": JobState,
+                "provider": ProviderName}
 
 
 class JobStore:
@@ -96,7 +97,7 @@ def _to_column(name: str, value: Any) -> Any:
     if name in _JSON_FIELDS and value is not None:
         return json.dumps(value, separators=(",", ":"))
     if name in _ENUM_FIELDS and value is not None:
-        return value.value
+        return str(value)
     return value
 
 

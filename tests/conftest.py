@@ -11,7 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.sim.config import SimConfig
 from bot.sim.server import FlowSimulator
-from tests.fakes.telegram_api import FakeTelegram
+from bot.sim.telegram import FakeTelegram
 from tests.harness import BotHarness
 
 USER = 1001

@@ -14,7 +14,7 @@ from bot.app import Engine, build_application
 from bot.config import Settings
 from bot.jobs.model import Job
 from bot.sim.server import FlowSimulator
-from tests.fakes.telegram_api import FakeTelegram
+from bot.sim.telegram import FakeTelegram
 
 
 class BotHarness:

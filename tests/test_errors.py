@@ -1,4 +1,4 @@
-"""The error hierarchy: what each HTTP answer, Google error and transport failure becomes."""
+"""The error tree, and what each Flow answer, Google error and transport failure becomes in it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.flow import errors
-from bot.flow.errors import (
+from bot.jobs import errors
+from bot.jobs.errors import (
     AccessDenied,
     AuthExpired,
     BadResponse,
@@ -24,12 +24,10 @@ from bot.flow.errors import (
     TransientError,
     UpstreamError,
     UpstreamUnavailable,
-    from_google_error,
-    from_response,
-    from_status,
-    from_transport,
     is_retryable,
 )
+from bot.providers.flow.errors import from_google_error, from_status, status_map
+from bot.providers.http import transport_error as from_transport
 
 UP = "Google Flow"
 TOKEN = "ya29.a0AfH6SMBx.secret_token.part-0123456789"
@@ -124,6 +122,10 @@ def test_error_message_never_holds_a_token() -> None:
     error = from_status(401, google(message=f"bad credentials {TOKEN}"), upstream=UP)
     assert TOKEN not in str(error)
     assert "ya29." in str(error)  # masked, not dropped
+
+
+def from_response(answer: httpx.Response, *, upstream: str) -> UpstreamError:
+    return status_map(upstream=upstream)(answer)
 
 
 def response(status: int, *, json: Any = None, text: str | None = None,
@@ -262,5 +264,5 @@ def test_result_too_large_carries_url_and_size() -> None:
 
 
 def test_refused_submission_is_false_by_default() -> None:
-    assert UpstreamError.refused_submission is False
+    assert UpstreamError("no").refused_submission is False
     assert from_status(400, None, upstream=UP).refused_submission is False

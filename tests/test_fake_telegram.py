@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.telegram_api import FakeTelegram, _parse_entities
+from bot.sim.telegram import FakeTelegram, _parse_entities
 
 USER = 1001
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go:1")]])

@@ -17,23 +17,23 @@ import av
 import httpx
 import pytest
 
-from bot.flow.errors import (
+from bot.jobs.errors import (
     AuthExpired,
     GenerationFailed,
     QuotaExhausted,
     RateLimited,
     RequestRejected,
+    ResultLost,
     ResultTooLarge,
     SafetyBlocked,
     UpstreamUnavailable,
 )
-from bot.flow.gemini import DEFAULT_VIDEO_MODEL, GeminiProvider
-from bot.flow.gemini_errors import ResultLost
-from bot.flow.retry import RetryPolicy
 from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase
 from bot.jobs.poller import BatchPoller
 from bot.jobs.provider import GenerationRequest, Provider, RenderState, RenderStatus
+from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.providers.gemini.provider import DEFAULT_VIDEO_MODEL, GeminiProvider
 from bot.sim.config import SimConfig
 from bot.sim.gemini import quota_error
 from bot.sim.httpserver import Response

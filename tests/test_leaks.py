@@ -36,9 +36,9 @@ from bot.redact import RedactingFilter
 from bot.sim.config import SimConfig
 from bot.sim.server import FlowSimulator
 from bot.sim.session import SESSION_PATH
+from bot.sim.telegram import ApiError, FakeTelegram
 from storage.accounts import OPERATOR
 from tests.conftest import ADMIN, BEARER, PROXY_TOKEN, USER, make_settings
-from tests.fakes.telegram_api import ApiError, FakeTelegram
 from tests.harness import BotHarness
 
 # Distinctive secrets; a realistic bot token (the fake accepts any token).
@@ -360,7 +360,7 @@ def test_the_audit_saw_the_secrets_in_use(audit: Audit) -> None:
     assert "ya29.…qrst" in facts["own_account"]
     assert "generation failed" in facts["status"].lower()
     assert facts["log_lines"] > 100
-    assert {"telegram.ext.Application", "bot.jobs.runner", "bot.flow.retry"} <= facts["loggers"]
+    assert {"telegram.ext.Application", "bot.jobs.runner", "bot.jobs.retry"} <= facts["loggers"]
     assert audit.facts["polling_glitch"] and "Bad Gateway" in audit.facts["polling_glitch"][0]
     assert any("Traceback" in text for text in audit.channels["exceptions"])
     assert all(audit.channels[channel] for channel in CHANNELS)

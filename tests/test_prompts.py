@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot import texts
 from bot.jobs.model import Aspect, Options
-from bot.telegram import texts
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
 
 LANDSCAPE, PORTRAIT = Aspect.LANDSCAPE, Aspect.PORTRAIT

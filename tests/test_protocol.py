@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.flow import protocol
-from bot.flow.errors import (
+from bot.jobs.errors import (
     AuthExpired,
     BadResponse,
     GenerationFailed,
@@ -23,6 +22,7 @@ from bot.flow.errors import (
 )
 from bot.jobs.model import Aspect
 from bot.jobs.provider import RenderState, RenderStatus
+from bot.providers.flow import protocol
 
 PROJECT = "0f1e2d3c-test-project"
 SESSION = re.compile(r"^;\d{13}$")
@@ -192,7 +192,7 @@ def test_parse_task_result_raises_a_refused_submission(
     with pytest.raises(expected) as caught:
         protocol.parse_task_result({"success": True, "result": {"error": error}})
     assert caught.value.refused_submission is True
-    assert expected.refused_submission is False  # set on the instance, not the class
+    assert expected("no").refused_submission is False  # given to this instance only
 
 
 def test_parse_task_result_error_names_google() -> None:

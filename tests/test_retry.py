@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.flow import retry
-from bot.flow.errors import (
+from bot.jobs import retry
+from bot.jobs.errors import (
     AuthExpired,
     CaptchaRejected,
     RateLimited,
@@ -17,7 +17,7 @@ from bot.flow.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.flow.retry import RetryPolicy, with_retries
+from bot.jobs.retry import RetryPolicy, with_retries
 
 
 class Clock:
@@ -224,7 +224,7 @@ async def test_non_idempotent_call_is_retried_when_the_request_surely_was_not_ta
 async def test_giving_up_is_logged_as_a_warning(clock: Clock,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     call, _raised = always(lambda: UpstreamUnavailable("down"))
-    with caplog.at_level("INFO", logger="bot.flow.retry"), pytest.raises(UpstreamUnavailable):
+    with caplog.at_level("INFO", logger="bot.jobs.retry"), pytest.raises(UpstreamUnavailable):
         await with_retries(call, policy=policy(clock, attempts=2), what="poll xyz")
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1

@@ -30,10 +30,10 @@ from hypothesis import strategies as st
 from bot.sim.config import SimConfig
 from bot.sim.media import make_png
 from bot.sim.server import FlowSimulator
+from bot.sim.telegram import FakeTelegram
 from bot.telegram.context import installed_services
 from storage.accounts import OPERATOR, StoredAccount, user_account_id
 from tests.conftest import ADMIN, OTHER_USER, STRANGER, USER, make_settings
-from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BotHarness
 
 T = TypeVar("T")

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.flow.errors import AuthExpired
-from bot.flow.retry import RetryPolicy
+from bot.jobs.errors import AuthExpired
 from bot.jobs.model import Job, JobKind, JobState, NewJob, Phase
 from bot.jobs.poller import BatchPoller
 from bot.jobs.provider import Accepted, AccountStatus, GenerationRequest, RenderStatus
+from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
 from storage.db import connect
 from storage.jobs import JobStore

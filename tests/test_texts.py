@@ -6,12 +6,12 @@ import string
 
 import pytest
 
-from bot.flow import errors
+from bot import texts
+from bot.jobs import errors
+from bot.jobs.errors import Interrupted
 from bot.jobs.model import JobKind, JobState
 from bot.jobs.notifier import DeliveryFailed
-from bot.jobs.runner import Interrupted
-from bot.telegram import texts
-from bot.telegram.texts import EN, VI, duration, error_sentence, language_of, text
+from bot.texts import EN, VI, duration, error_sentence, language_of, text
 
 #: Failure codes the engine stores besides the error classes' codes.
 ENGINE_CODES = ("interrupted", "internal", "delivery_failed", "lost")

@@ -8,6 +8,13 @@ from enum import StrEnum
 from typing import Any
 
 
+class ProviderName(StrEnum):
+    """The upstreams a job can run on; stored per job, so a restart resumes it where it began."""
+
+    FLOW = "flow"  #: Google Labs Flow through a captcha proxy (the seed's protocol)
+    GEMINI = "gemini"  #: Google's official API (Gemini Developer API or Agent Platform)
+
+
 class JobKind(StrEnum):
     IMAGE = "image"  #: text → image (its mediaId is remembered for /animate)
     VIDEO = "video"  #: text → video
@@ -89,7 +96,7 @@ class NewJob:
     reply_to_message_id: int | None = None
     language: str = "en"
     account: str = "default"
-    provider: str = "flow"
+    provider: ProviderName = ProviderName.FLOW
     options: Options = Options()
 
 
@@ -111,7 +118,7 @@ class Job:
     reply_to_message_id: int | None = None
     language: str = "en"
     account: str = "default"
-    provider: str = "flow"
+    provider: ProviderName = ProviderName.FLOW
     task_id: str | None = None
     render: list[dict[str, Any]] | None = None
     media_id: str | None = None

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from bot.jobs.errors import ErrorCode
 from bot.jobs.model import Job, Phase
 
 
 class DeliveryFailed(Exception):
     """Raised by a notifier when the result cannot be handed over (e.g. the chat is gone)."""
 
-    code = "delivery_failed"
+    code = ErrorCode.DELIVERY_FAILED
 
 
 class Notifier(Protocol):

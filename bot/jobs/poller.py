@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.flow.errors import PermanentError, TransientError, UpstreamError, UpstreamUnavailable
-from bot.flow.retry import RetryPolicy
+from bot.jobs.errors import PermanentError, TransientError, UpstreamError, UpstreamUnavailable
 from bot.jobs.provider import Provider, RenderState, RenderStatus
+from bot.jobs.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 

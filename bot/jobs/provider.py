@@ -1,7 +1,7 @@
 """The provider interface: what the engine needs from an upstream, and nothing of how it is done.
 
-The Flow proxy + Google flow (`bot.flow.provider`) is the first implementation. Handles a provider
-returns (`task_id`, `render`) are opaque to the engine: it saves them and hands them back.
+Each upstream's package (`bot.providers.<name>`) implements it. Handles a provider returns
+(`task_id`, `render`) are opaque to the engine: it saves them and hands them back.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.flow.errors import AuthExpired
-from bot.jobs.model import Aspect, JobKind, Options
+from bot.jobs.errors import AuthExpired
+from bot.jobs.model import Aspect, JobKind, Options, ProviderName
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,9 @@ class AccountStatus:
 
 
 class Provider(Protocol):
-    """One upstream account. Every method raises only `bot.flow.errors.UpstreamError`s."""
+    """One upstream account. Every method raises only `bot.jobs.errors.UpstreamError`s."""
 
-    name: str
+    name: ProviderName
     #: the names of `Options` fields this provider honours for videos, and for images; the
     #: fronts refuse the others with a sentence
     supported_options: frozenset[str]

@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.flow.errors import (
+from bot.jobs.errors import (
     AuthExpired,
+    ErrorCode,
     GenerationFailed,
-    PermanentError,
+    Interrupted,
     ResultTooLarge,
     TimedOut,
     UpstreamError,
@@ -28,7 +29,7 @@ from bot.jobs.model import Job, JobKind, JobState, NewJob, Phase
 from bot.jobs.notifier import DeliveryFailed, Notifier
 from bot.jobs.poller import BatchPoller, Watch
 from bot.jobs.provider import Accepted, GenerationRequest, Provider, RenderState, RenderStatus
-from storage.jobs import JobStore
+from bot.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,6 @@ class RunnerConfig:
 
 
 MAX_RENEWALS_PER_JOB = 2
-
-
-class Interrupted(PermanentError):
-    """A crash hit while a submission was in flight: resubmitting could charge twice."""
-
-    code = "interrupted"
 
 
 class JobRunner:
@@ -163,7 +158,7 @@ class JobRunner:
             raise
         except Exception as exc:
             logger.exception("job %d: unexpected error in state %s", job.id, job.state.value)
-            return await self._fail(job, "internal", type(exc).__name__)
+            return await self._fail(job, ErrorCode.INTERNAL, type(exc).__name__)
 
     async def _step(self, job: Job) -> Job:
         if job.state is JobState.QUEUED:
@@ -293,13 +288,13 @@ class JobRunner:
             return await self._store.update(job, state=JobState.RENDERING, file_path=None)
         if job.task_id is not None:
             return await self._store.update(job, state=JobState.SUBMITTED, file_path=None)
-        return await self._fail(job, "lost", "the result file is missing")
+        return await self._fail(job, ErrorCode.LOST, "the result file is missing")
 
     async def _deliver_link(self, job: Job, url: str) -> Job:
         await self._notifier.deliver_link(job, url)
         logger.info("job %d: too large to upload; link delivered", job.id)
         return await self._store.update(job, state=JobState.DELIVERED, result_url=url,
-                                        finished_at=self._clock(), error_code="too_large")
+                                        finished_at=self._clock(), error_code=ErrorCode.TOO_LARGE)
 
     async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
         if isinstance(exc, AuthExpired):
@@ -328,7 +323,7 @@ class JobRunner:
         await self._tell(self._notifier.waiting_for_token(job), job)
         return job
 
-    async def _fail(self, job: Job, code: str, detail: str) -> Job:
+    async def _fail(self, job: Job, code: ErrorCode, detail: str) -> Job:
         _remove(job.file_path)
         job = await self._store.update(job, state=JobState.FAILED, error_code=code,
                                        error_detail=detail[:500], finished_at=self._clock(),

@@ -15,9 +15,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot.flow.errors import UpstreamError
+from bot import texts
+from bot.jobs.errors import UpstreamError
 from bot.redact import mask, register_secret
-from bot.telegram import texts
 from bot.telegram.context import BotContext
 from bot.telegram.replies import lang, reply
 from storage.accounts import OPERATOR, user_account_id

@@ -9,9 +9,10 @@ from typing import Any, cast
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.flow.accounts import Accounts
+from bot.jobs.model import ProviderName
 from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner
+from bot.providers.flow.accounts import Accounts
 from bot.telegram.access import AccessControl
 from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.pacing import ChatPacer
@@ -34,7 +35,7 @@ class Services:
     accounts: Accounts
     notifier: TelegramNotifier
     provider_for_account: Callable[[str], Provider]
-    provider_name: str
+    provider_name: ProviderName
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -13,9 +13,9 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot import texts
 from bot.jobs.model import Job, JobKind, Phase
 from bot.jobs.notifier import DeliveryFailed
-from bot.telegram import texts
 from bot.telegram.pacing import ChatPacer, Priority
 from storage.images import ImageStore
 from storage.jobs import JobStore

@@ -20,8 +20,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.jobs.model import JobKind, NewJob
-from bot.telegram import admin, texts
+from bot import texts
+from bot.jobs.model import JobKind, NewJob, ProviderName
+from bot.telegram import admin
 from bot.telegram.context import BotContext
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
 from bot.telegram.replies import lang, reply
@@ -271,7 +272,7 @@ def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
 
 async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: ParsedPrompt, *,
                   reference_media_id: str | None = None, source_path: str | None = None,
-                  provider: str | None = None) -> None:
+                  provider: ProviderName | None = None) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.telegram import texts
+from bot import texts
 
 
 def lang(update: Update) -> str:

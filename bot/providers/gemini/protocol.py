@@ -15,11 +15,11 @@ from typing import Any
 
 from google.genai import types
 
-from bot.flow.errors import BadResponse, GenerationFailed, RequestRejected, SafetyBlocked
-from bot.flow.gemini_errors import is_safety_message
-from bot.flow.gemini_media import StoredImage
+from bot.jobs.errors import BadResponse, GenerationFailed, RequestRejected, SafetyBlocked
 from bot.jobs.model import Aspect, JobKind, Options
 from bot.jobs.provider import GenerationRequest, RenderState
+from bot.providers.gemini.errors import is_safety_message
+from bot.providers.gemini.media import StoredImage
 
 ASPECT_RATIO = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16"}
 #: Veo options by API: the Developer API takes no seed (SDK 2.x refused it there before sending).

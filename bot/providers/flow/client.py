@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,24 +11,14 @@ from typing import Any
 
 import httpx
 
-from bot.flow import protocol
-from bot.flow.errors import (
-    AuthExpired,
-    BadResponse,
-    ResultTooLarge,
-    UpstreamError,
-    from_response,
-    from_transport,
-)
-from bot.flow.retry import RetryPolicy, with_retries
+from bot.jobs.retry import RetryPolicy, with_retries
+from bot.providers.flow import protocol
+from bot.providers.flow.errors import status_map
+from bot.providers.http import download_capped, request_json
+from bot.redact import fingerprint
 
 logger = logging.getLogger(__name__)
 MAX_DOWNLOADS = 8
-
-
-def fingerprint(token: str) -> str:
-    """A short, one-way name for a token: safe to keep on errors and compare."""
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -96,59 +85,23 @@ class FlowClient:
         """Stream `url` into `dest` chunk by chunk; the whole file is never in memory."""
         async def attempt() -> int:
             async with self._downloads:
-                return await self._download_once(url, dest, max_bytes=max_bytes)
+                return await download_capped(
+                    self._http, url, dest, max_bytes=max_bytes, upstream="the video download",
+                    status_map=status_map(upstream=protocol.UPSTREAM_GOOGLE))
 
         return await with_retries(attempt, policy=self._retry, what="download")
-
-    async def _download_once(self, url: str, dest: Path, *, max_bytes: int) -> int:
-        size = 0
-        try:
-            async with self._http.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise from_response(response, upstream=protocol.UPSTREAM_GOOGLE)
-                declared = int(response.headers.get("content-length") or 0)
-                if declared > max_bytes:
-                    raise ResultTooLarge("the video is too large to upload", url=url, size=declared)
-                with dest.open("wb") as file:
-                    async for chunk in response.aiter_raw():  # no re-chunking copies
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise ResultTooLarge("the video is too large to upload", url=url)
-                        file.write(chunk)
-        except httpx.HTTPError as exc:
-            raise from_transport(exc, upstream="the video download") from exc
-        except UpstreamError:
-            dest.unlink(missing_ok=True)
-            raise
-        return size
 
     async def _json(
         self, method: str, url: str, *, upstream: str, token: str, idempotent: bool = True,
         retry: bool = True, **kwargs: Any,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {token}"}
-
         async def attempt() -> Any:
-            try:
-                response = await self._http.request(method, url, headers=headers, **kwargs)
-            except httpx.HTTPError as exc:
-                raise from_transport(exc, upstream=upstream) from exc
-            except UnicodeEncodeError as exc:  # a header carries ASCII only
-                raise AuthExpired(f"the token for {upstream} holds characters a header cannot "
-                                  "carry") from exc
-            if response.status_code >= 400:
-                error = from_response(response, upstream=upstream)
-                if isinstance(error, AuthExpired):
-                    error.credential = fingerprint(token)
-                raise error
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise BadResponse(f"{upstream} answered with something that is not JSON") from exc
+            return await request_json(
+                self._http, method, url, upstream=upstream,
+                status_map=status_map(upstream=upstream, credential=fingerprint(token)),
+                headers={"Authorization": f"Bearer {token}"}, **kwargs)
 
         if not retry:
             return await attempt()
         return await with_retries(attempt, policy=self._retry, what=f"{method} {upstream}",
                                   idempotent=idempotent)
-

@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.flow import protocol
-from bot.flow.client import FlowClient, fingerprint
-from bot.flow.errors import AuthExpired, BadResponse
-from bot.jobs.model import JobKind
+from bot.jobs.errors import AuthExpired, BadResponse
+from bot.jobs.model import JobKind, ProviderName
 from bot.jobs.provider import Accepted, AccountStatus, GenerationRequest, RenderStatus
+from bot.providers.flow import protocol
+from bot.providers.flow.client import FlowClient
+from bot.redact import fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ async def _cannot_renew(stale: str | None) -> bool:
 class FlowProvider:
     """Submits through the proxy, polls Google directly with whole operation entries."""
 
-    name = "flow"
+    name = ProviderName.FLOW
     supported_options = frozenset({"seed"})
     image_options = frozenset({"seed"})
     shareable_links = True
@@ -59,11 +60,8 @@ class FlowProvider:
 
     async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
         answer = await self._client.proxy_task_status(task_id)
-        try:
-            result = protocol.parse_task_result(answer)
-        except AuthExpired as exc:  # Google refused the token the proxy passed on
-            exc.credential = fingerprint((await self._client.credentials()).bearer_token)
-            raise
+        bearer = (await self._client.credentials()).bearer_token
+        result = protocol.parse_task_result(answer, credential=fingerprint(bearer))
         if result is None:
             return None
         if kind is JobKind.IMAGE:

@@ -13,9 +13,10 @@ import time
 import uuid
 from typing import Any
 
-from bot.flow.errors import BadResponse, GenerationFailed, UpstreamError, from_google_error
+from bot.jobs.errors import BadResponse, GenerationFailed, UpstreamError
 from bot.jobs.model import Aspect
 from bot.jobs.provider import Accepted, AccountStatus, RenderState, RenderStatus
+from bot.providers.flow.errors import from_google_error
 
 IMAGE_MODEL = "GEM_PIX_2"
 I2V_MODEL = "veo_3_0_r2v_fast_ultra"
@@ -113,17 +114,17 @@ def parse_task_id(body: Any) -> str:
     return task_id
 
 
-def parse_task_result(body: Any) -> dict[str, Any] | None:
-    """Google's raw answer out of a task-status body, or None while the task is not done."""
+def parse_task_result(body: Any, *, credential: str | None = None) -> dict[str, Any] | None:
+    """Google's raw answer out of a task-status body, or None while the task is not done.
+
+    `credential` fingerprints the bearer the proxy passed on, named by a 401 in the result."""
     if not isinstance(body, dict):
         raise BadResponse("the Flow proxy's task-status answer is not a JSON object")
     result = body.get("result")
     if not isinstance(result, dict):
         return None
     if "error" in result:
-        error = from_google_error(result["error"], upstream=UPSTREAM_GOOGLE)
-        error.refused_submission = True
-        raise error
+        raise from_google_error(result["error"], upstream=UPSTREAM_GOOGLE, credential=credential)
     if "media" in result or "operations" in result:
         return result
     return None

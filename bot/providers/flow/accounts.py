@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
-from bot.flow.client import FlowCredentials, fingerprint
-from bot.flow.errors import AuthExpired, UpstreamError
-from bot.flow.session import fetch_session_token
-from bot.redact import register_secret
+from bot.jobs.errors import AuthExpired, UpstreamError
+from bot.providers.flow.client import FlowCredentials
+from bot.providers.flow.session import fetch_session_token
+from bot.redact import fingerprint, register_secret
 from storage.accounts import OPERATOR, AccountStore, StoredAccount, user_account_id
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.flow.errors import RateLimited, UpstreamError, UpstreamUnavailable, is_retryable
+from bot.jobs.errors import RateLimited, UpstreamError, UpstreamUnavailable, is_retryable
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

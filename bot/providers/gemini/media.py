@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import os
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from bot.flow.errors import RequestRejected, ResultTooLarge
+from bot.jobs.errors import RequestRejected, ResultTooLarge
 
 IMAGE_PREFIX = "gemini-image:"
 VIDEO_PREFIX = "gemini-video:"
@@ -91,26 +89,6 @@ class MediaStore:
         if not url.startswith(VIDEO_PREFIX) or not _VIDEO_NAME.fullmatch(name):
             return None
         return self._videos / name
-
-
-class CappedWriter(io.RawIOBase):
-    """A file-like sink for the SDK's streamed download that stops past `max_bytes`."""
-
-    def __init__(self, file: BinaryIO, *, max_bytes: int, url: str) -> None:
-        super().__init__()
-        self._file = file
-        self._max_bytes = max_bytes
-        self._url = url
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, chunk: Any, /) -> int:
-        self.size += len(chunk)
-        if self.size > self._max_bytes:
-            raise ResultTooLarge("the video is too large to upload", url=self._url)
-        return self._file.write(chunk)
 
 
 def copy_capped(source: Path, dest: Path, *, max_bytes: int, url: str) -> int:

@@ -297,7 +297,7 @@ def text(lang: str, key: str, **values: Any) -> str:
 
 
 def error_sentence(lang: str, code: str | None, detail: str | None) -> str:
-    """One sentence for a stored failure code (the codes of `bot.flow.errors`)."""
+    """One sentence for a stored failure code (the codes of `bot.jobs.errors`)."""
     key = f"error_{code}"
     if key not in EN:
         key = "error_unknown"

@@ -3,8 +3,8 @@
 google-genai 3.x (`client.aio`) carries every call on Vertex AI (`vertex=True`: express mode with
 an API key, or a project and location), and on the Developer API (an AI Studio key) every call but
 the two it refuses there: `:predictLongRunning` (Veo) and Imagen `:predict`, which
-`bot.flow.gemini_rest` sends itself. The SDK runs on the app's httpx client, so there is one HTTP
-stack, no hidden SDK retries (ours decide), and transport errors are plain httpx errors.
+`bot.providers.gemini.rest` sends itself. The SDK runs on the app's httpx client, so there is one
+HTTP stack, no hidden SDK retries (ours decide), and transport errors are plain httpx errors.
 
 Handles the engine saves: a video's `task_id` is the operation name; an image's `task_id` and
 `media_id` are `gemini-image:<sha256>.<ext>`, a file under `media_dir` (see `gemini_media`).
@@ -24,22 +24,18 @@ from google.auth.exceptions import GoogleAuthError
 from google.genai import types
 from google.genai.client import AsyncClient
 
-from bot.flow import gemini_protocol as protocol
-from bot.flow.client import fingerprint
-from bot.flow.errors import (
+from bot.jobs.errors import (
     AccessDenied,
     AuthExpired,
     BadResponse,
     QuotaExhausted,
     RequestRejected,
+    ResultLost,
+    ResultTooLarge,
     TransientError,
     UpstreamError,
 )
-from bot.flow.gemini_errors import ResultLost, to_upstream
-from bot.flow.gemini_media import CappedWriter, MediaStore, StoredImage, copy_capped
-from bot.flow.gemini_rest import DEVELOPER_VERSION, DeveloperRest
-from bot.flow.retry import RetryPolicy, with_retries
-from bot.jobs.model import JobKind
+from bot.jobs.model import JobKind, ProviderName
 from bot.jobs.provider import (
     Accepted,
     AccountStatus,
@@ -47,7 +43,13 @@ from bot.jobs.provider import (
     RenderState,
     RenderStatus,
 )
-from bot.redact import register_secret
+from bot.jobs.retry import RetryPolicy, with_retries
+from bot.providers.gemini import protocol
+from bot.providers.gemini.errors import UPSTREAM, status_map, to_upstream
+from bot.providers.gemini.media import MediaStore, StoredImage, copy_capped
+from bot.providers.gemini.rest import DEVELOPER_ROOT, DEVELOPER_VERSION, DeveloperRest
+from bot.providers.http import download_capped
+from bot.redact import fingerprint, register_secret
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,7 +63,7 @@ _ACCOUNT_ERRORS = (AuthExpired, AccessDenied, QuotaExhausted)
 class GeminiProvider:
     """Images with a Gemini image model (or Imagen), videos with Veo, through google-genai."""
 
-    name = "gemini"
+    name = ProviderName.GEMINI
     supported_options: frozenset[str]
     image_options: frozenset[str]
     shareable_links = False  # a file URI needs the API key; a Vertex video is a local file
@@ -84,6 +86,9 @@ class GeminiProvider:
         self._video_model = video_model
         self._retry = retry or RetryPolicy()
         self._media = MediaStore(media_dir)
+        self._http = http
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/") if base_url else None
         self._poll_slots = asyncio.Semaphore(poll_concurrency)
         options = types.HttpOptions(
             base_url=base_url, timeout=int(timeout * 1000), httpx_async_client=http,
@@ -216,15 +221,17 @@ class GeminiProvider:
         return RenderStatus(seen.state, url=seen.uri, error=seen.error)
 
     async def _download_once(self, url: str, dest: Path, max_bytes: int) -> int:
-        """The SDK's own download (it maps the files uri onto GEMINI_API_URL), streamed to disk."""
+        """The file streamed to disk with the key; Google's root maps onto GEMINI_API_URL."""
+        source = url
+        if self._base_url and url.startswith(DEVELOPER_ROOT):
+            source = self._base_url + url.removeprefix(DEVELOPER_ROOT)
         try:
-            with dest.open("wb") as file:
-                sink = CappedWriter(file, max_bytes=max_bytes, url=url)
-                await self._once(lambda: self._sdk.files.download(file=url, destination=sink))
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        return sink.size
+            return await self._once(lambda: download_capped(
+                self._http, source, dest, max_bytes=max_bytes, upstream=UPSTREAM,
+                status_map=status_map(credential=self._key_print),
+                headers={"x-goog-api-key": self._api_key or ""}))
+        except ResultTooLarge as exc:  # name the file as Google does, not as fetched here
+            raise ResultTooLarge(str(exc), url=url, size=exc.size) from exc
 
     async def _copy_parked(self, parked: Path, url: str, dest: Path, max_bytes: int) -> int:
         try:
@@ -234,14 +241,12 @@ class GeminiProvider:
             raise ResultLost("the finished video is no longer on disk") from exc
 
     async def _once(self, call: Callable[[], Awaitable[T]]) -> T:
-        """One attempt, no retries (the poller's next tick, or `_call`'s loop, is the retry)."""
-        try:
-            if self._unusable is not None:  # no key: jobs wait for one, like an expired token
-                raise AuthExpired(f"the Gemini provider is not configured: {self._unusable}")
-            return await _translated(call)
-        except AuthExpired as exc:
-            exc.credential = self._key_print  # which key was refused, never the key itself
-            raise
+        """One attempt, no retries (the poller's next tick, or `_call`'s loop, is the retry).
+        A refusal names the key by its fingerprint, never the key itself."""
+        if self._unusable is not None:  # no key: jobs wait for one, like an expired token
+            raise AuthExpired(f"the Gemini provider is not configured: {self._unusable}",
+                              credential=self._key_print)
+        return await _translated(call, credential=self._key_print)
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *,
                     idempotent: bool = True) -> T:
@@ -263,12 +268,12 @@ def _sdk_client(*, vertex: bool, api_key: str | None, project: str | None,
         return None, f"Vertex AI needs GEMINI_API_KEY or GEMINI_PROJECT and credentials ({exc})"
 
 
-async def _translated(call: Callable[[], Awaitable[T]]) -> T:
+async def _translated(call: Callable[[], Awaitable[T]], *, credential: str | None) -> T:
     """Run one SDK or REST call; whatever it raises comes out as an `UpstreamError`."""
     try:
         return await call()
     except Exception as exc:
-        error = to_upstream(exc)
+        error = to_upstream(exc, credential=credential)
         if error is None or error is exc:
             raise
         raise error from exc

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from bot.flow.errors import BadResponse, from_transport
-from bot.flow.gemini_errors import UPSTREAM, from_response
-from bot.flow.gemini_protocol import model_path
+from bot.providers.gemini.errors import UPSTREAM, status_map
+from bot.providers.gemini.protocol import model_path
+from bot.providers.http import request_json
 
 DEVELOPER_ROOT = "https://generativelanguage.googleapis.com"
 DEVELOPER_VERSION = "v1beta"
@@ -33,15 +33,6 @@ class DeveloperRest:
     async def call(self, model: str, method: str, body: dict[str, Any]) -> Any:
         """One attempt; errors come out translated (retries are the caller's decision)."""
         url = f"{self._root}/{DEVELOPER_VERSION}/{model_path(model)}:{method}"
-        headers = {"x-goog-api-key": self._api_key}
-        try:
-            response = await self._http.post(url, json=body, headers=headers,
-                                             timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            raise from_transport(exc, upstream=UPSTREAM) from exc
-        if response.status_code >= 400:
-            raise from_response(response)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise BadResponse(f"{UPSTREAM} answered with something that is not JSON") from exc
+        return await request_json(
+            self._http, "POST", url, upstream=UPSTREAM, status_map=status_map(),
+            json=body, headers={"x-goog-api-key": self._api_key}, timeout=self._timeout)

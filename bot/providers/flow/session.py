@@ -8,7 +8,9 @@ from datetime import datetime
 
 import httpx
 
-from bot.flow.errors import AuthExpired, BadResponse, from_response, from_transport
+from bot.jobs.errors import AuthExpired
+from bot.providers.flow.errors import status_map
+from bot.providers.http import request_json
 
 COOKIE_NAME = "__Secure-next-auth.session-token"
 #: Google access tokens live about an hour, whatever the session's own expiry says.
@@ -24,18 +26,9 @@ class SessionToken:
 
 async def fetch_session_token(http: httpx.AsyncClient, url: str, cookie: str) -> SessionToken:
     """Exchange the session cookie for a bearer token; AuthExpired if the cookie is dead."""
-    try:
-        response = await http.get(url, headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
-    except httpx.HTTPError as exc:
-        raise from_transport(exc, upstream=UPSTREAM) from exc
-    except UnicodeEncodeError as exc:  # a header carries ASCII only
-        raise AuthExpired("the session cookie holds characters a cookie cannot carry") from exc
-    if response.status_code >= 400:
-        raise from_response(response, upstream=UPSTREAM)
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise BadResponse(f"{UPSTREAM} answered with something that is not JSON") from exc
+    body = await request_json(http, "GET", url, upstream=UPSTREAM,
+                              status_map=status_map(upstream=UPSTREAM),
+                              headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
         raise AuthExpired("the labs.google session cookie is no longer valid")

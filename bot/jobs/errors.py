@@ -1,0 +1,202 @@
+"""The error tree every provider raises into, and the stable codes the fronts turn into sentences.
+
+    UpstreamError                 anything that went wrong upstream; `code` keys the user's sentence
+    ├── TransientError            retried with bounded, jittered backoff
+    │   ├── UpstreamUnavailable   5xx, timeouts, transport errors (`maybe_processed` after a send)
+    │   ├── RateLimited           429 throttling (carries `retry_after`)
+    │   └── CaptchaRejected       403 reCAPTCHA evaluation failed / unusual activity
+    └── PermanentError            not retried; the user is told
+        ├── AuthExpired           401: the token or key expired or is wrong (carries `credential`)
+        ├── AccessDenied          403: the account cannot use this model
+        ├── QuotaExhausted        429 quota reached (daily / user quota)
+        ├── SafetyBlocked         400 safety filters refused the prompt or image
+        ├── RequestRejected       any other 4xx
+        ├── BadResponse           a body we cannot understand (names the missing field)
+        ├── GenerationFailed      the render ended in an ERROR / FAILED status
+        ├── TimedOut              a submission or render passed its cap (raised by the engine)
+        ├── Interrupted           a crash hit during a submission (raised by the engine)
+        ├── ResultLost            a finished result kept between steps is gone
+        └── ResultTooLarge        the result is larger than the upload limit (carries `url`)
+
+Each upstream's package (`bot.providers.<name>.errors`) is the only place that knows what its
+status codes and bodies mean; it maps them into these classes, so the engine handles every
+provider the same way. Messages are short, safe and never hold a token. Data (status, reason,
+retry-after, credential, url) comes in through the constructors and is never set afterwards.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from bot.redact import redact
+
+
+class ErrorCode(StrEnum):
+    """Why a job ended or paused; stored as TEXT in `jobs.error_code`, keyed in `bot.texts`."""
+
+    UPSTREAM = "upstream_error"  #: an upstream failure of no better-known kind
+    UNAVAILABLE = "unavailable"  #: the service is down or unreachable
+    RATE_LIMITED = "rate_limited"  #: too many requests for now
+    CAPTCHA = "captcha"  #: the captcha proxy's answer was refused
+    AUTH_EXPIRED = "auth_expired"  #: the token or key was refused
+    ACCESS_DENIED = "access_denied"  #: the account may not use this model
+    QUOTA = "quota"  #: the account's quota or credits are spent
+    UNSAFE = "unsafe"  #: safety filters refused the prompt or picture
+    REJECTED = "rejected"  #: the upstream refused the request
+    BAD_RESPONSE = "bad_response"  #: an answer we could not read
+    GENERATION_FAILED = "generation_failed"  #: the render itself failed
+    TIMEOUT = "timeout"  #: a submission or render passed its time cap
+    TOO_LARGE = "too_large"  #: the result is larger than Telegram takes
+    INTERRUPTED = "interrupted"  #: a crash hit during a submission; not resubmitted
+    LOST = "lost"  #: the result file vanished and could not be fetched again
+    DELIVERY_FAILED = "delivery_failed"  #: the chat would not take the result
+    INTERNAL = "internal"  #: a bug of ours (logged with its traceback)
+
+
+class UpstreamError(Exception):
+    """Base class. `code` is a stable key for storage and for the user's sentence."""
+
+    code = ErrorCode.UPSTREAM
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None,
+                 refused_submission: bool = False) -> None:
+        super().__init__(redact(message))
+        self.status = status
+        self.reason = reason
+        #: True when the upstream answered that it did not take the submission (its task
+        #: result is an error), so submitting again cannot charge twice.
+        self.refused_submission = refused_submission
+
+    @property
+    def detail(self) -> str:
+        return str(self)
+
+
+class TransientError(UpstreamError):
+    """Worth another try after a pause."""
+
+    code = ErrorCode.UNAVAILABLE
+
+
+class UpstreamUnavailable(TransientError):
+    """Raised on 5xx answers, timeouts and transport errors.
+
+    `maybe_processed` is true when the request was sent and the answer lost (a read timeout):
+    the upstream may have acted on it.
+    """
+
+    code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, message: str, *, maybe_processed: bool = False, **common: Any) -> None:
+        super().__init__(message, **common)
+        self.maybe_processed = maybe_processed
+
+
+class RateLimited(TransientError):
+    """Raised on 429 throttling; `retry_after` is the server's hint in seconds, if any."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **common: Any) -> None:
+        super().__init__(message, **common)
+        self.retry_after = retry_after
+
+
+class CaptchaRejected(TransientError):
+    """Raised when the proxy's reCAPTCHA answer was refused (403, unusual activity)."""
+
+    code = ErrorCode.CAPTCHA
+
+
+class PermanentError(UpstreamError):
+    """Not worth retrying: the user must be told."""
+
+
+class AuthExpired(PermanentError):
+    """Raised on 401: the token or key expired or is wrong.
+
+    `credential` is a fingerprint (never the token) of the token that was refused, so a renewal
+    can tell whether someone already replaced it.
+    """
+
+    code = ErrorCode.AUTH_EXPIRED
+
+    def __init__(self, message: str, *, credential: str | None = None, **common: Any) -> None:
+        super().__init__(message, **common)
+        self.credential = credential
+
+    def with_credential(self, credential: str | None) -> AuthExpired:
+        """The same refusal, naming the refused token by its fingerprint."""
+        return AuthExpired(str(self), credential=credential, status=self.status,
+                           reason=self.reason, refused_submission=self.refused_submission)
+
+
+class AccessDenied(PermanentError):
+    """Raised on 403 model access denied: the account's tier cannot use this model."""
+
+    code = ErrorCode.ACCESS_DENIED
+
+
+class QuotaExhausted(PermanentError):
+    """Raised on 429 when the quota (daily, per model, per user) is spent."""
+
+    code = ErrorCode.QUOTA
+
+
+class SafetyBlocked(PermanentError):
+    """Raised when safety filters refused the prompt or the image."""
+
+    code = ErrorCode.UNSAFE
+
+
+class RequestRejected(PermanentError):
+    """Raised on other 4xx answers."""
+
+    code = ErrorCode.REJECTED
+
+
+class BadResponse(PermanentError):
+    """Raised when an answer lacks a field we need or is not JSON."""
+
+    code = ErrorCode.BAD_RESPONSE
+
+
+class GenerationFailed(PermanentError):
+    """Raised when the render ended in an ERROR / FAILED status; the message is the reason."""
+
+    code = ErrorCode.GENERATION_FAILED
+
+
+class TimedOut(PermanentError):
+    """Raised by the engine when a submission or a render passes its time cap."""
+
+    code = ErrorCode.TIMEOUT
+
+
+class Interrupted(PermanentError):
+    """A crash hit while a submission was in flight: resubmitting could charge twice."""
+
+    code = ErrorCode.INTERRUPTED
+
+
+class ResultLost(PermanentError):
+    """Raised when a finished result kept on disk between two steps is gone."""
+
+    code = ErrorCode.LOST
+
+
+class ResultTooLarge(PermanentError):
+    """Raised by a download that passes the size limit; `url` still points at the result."""
+
+    code = ErrorCode.TOO_LARGE
+
+    def __init__(self, message: str, *, url: str, size: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.size = size
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """The retry rule shared by every upstream call."""
+    return isinstance(exc, TransientError)

@@ -1,0 +1,107 @@
+"""What the official Gemini API's answers mean, in our error hierarchy (`bot.jobs.errors`).
+
+Google's error bodies are `{"error": {"code", "message", "status", "details": [...]}}`; the
+details carry an `ErrorInfo.reason` (API_KEY_INVALID, SERVICE_DISABLED), a `QuotaFailure` (which
+quota: per minute or per day) and a `RetryInfo.retryDelay`. The SDK raises `errors.APIError`
+with that body; transport failures come out as httpx errors (the SDK runs on our httpx client).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pydantic
+from google.genai import errors as genai_errors
+
+from bot.jobs.errors import (
+    AccessDenied,
+    AuthExpired,
+    BadResponse,
+    QuotaExhausted,
+    RateLimited,
+    RequestRejected,
+    SafetyBlocked,
+    UpstreamError,
+    UpstreamUnavailable,
+)
+from bot.providers.google import GoogleError, describe
+from bot.providers.http import StatusMap, json_or_none, retry_after, transport_error
+
+UPSTREAM = "the Gemini API"
+_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_NOT_FOUND"})
+_DAILY_MARKERS = ("perday", "per_day", "limit: 0")
+#: Words in Google's messages (Veo and Gemini, Developer API and Vertex) that mean a safety
+#: filter refused the prompt or the image.
+SAFETY_MARKERS = ("usage guidelines", "responsible ai", "safety", "sensitive words",
+                  "prohibited content", "rai filtered")
+
+
+def to_upstream(exc: BaseException, *, credential: str | None = None) -> UpstreamError | None:
+    """The matching error for anything the SDK or httpx raised; None for our own bugs."""
+    if isinstance(exc, UpstreamError):
+        return exc
+    if isinstance(exc, genai_errors.APIError):
+        return from_api_error(exc, credential=credential)
+    if isinstance(exc, httpx.HTTPError):
+        return transport_error(exc, upstream=UPSTREAM)
+    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError):
+        return BadResponse(f"{UPSTREAM} answered with something we cannot read "
+                           f"({type(exc).__name__})")
+    if isinstance(exc, ValueError):  # the SDK refusing an argument before sending anything
+        return RequestRejected(f"the request was refused before sending: {exc}")
+    return None
+
+
+def from_api_error(exc: genai_errors.APIError, *, credential: str | None = None
+                   ) -> UpstreamError:
+    headers = getattr(exc.response, "headers", None)
+    delay = retry_after(headers.get("retry-after")) if headers is not None else None
+    return from_status(int(exc.code or 500), exc.details, retry_after=delay,
+                       credential=credential)
+
+
+def status_map(*, credential: str | None = None) -> StatusMap:
+    """The map for our own REST calls; a 401 names the refused key by `credential`."""
+    def to_error(response: httpx.Response) -> UpstreamError:
+        return from_status(response.status_code, json_or_none(response),
+                           retry_after=retry_after(response.headers.get("retry-after")),
+                           credential=credential)
+    return to_error
+
+
+def from_status(status: int, body: Any, *, retry_after: float | None = None,
+                credential: str | None = None) -> UpstreamError:
+    """Map a status and a Google error body to the tree, with a sentence a user can read."""
+    error = describe(body)
+    text = f"{UPSTREAM} answered {status}" + (f": {error.message}" if error.message else "")
+    common: dict[str, Any] = {"status": status, "reason": error.reason}
+    if status == 401 or _KEY_REASONS & set(error.reasons) or "api key not valid" in text.lower():
+        return AuthExpired(f"Google refused the Gemini API key (GEMINI_API_KEY): {text}",
+                           credential=credential, **common)
+    if status == 429 or error.status == "RESOURCE_EXHAUSTED":
+        return _exhausted(error, text, retry_after, common)
+    if status >= 500:
+        return UpstreamUnavailable(text, **common)
+    if status == 403:
+        return AccessDenied(text, **common)
+    if is_safety_message(error.message):
+        return SafetyBlocked(text, **common)
+    return RequestRejected(text, **common)
+
+
+def is_safety_message(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in SAFETY_MARKERS)
+
+
+def _exhausted(error: GoogleError, text: str, retry_after: float | None,
+               args: dict[str, Any]) -> UpstreamError:
+    """A daily quota (or a tier without this model: `limit: 0`) will not come back in a minute;
+    a per-minute rate limit will."""
+    scope = " ".join(error.quota_ids).lower() + " " + error.message.lower()
+    if any(marker in scope for marker in _DAILY_MARKERS):
+        return QuotaExhausted(f"the Gemini API quota is used up: {text}", **args)
+    delay = retry_after if retry_after is not None else error.retry_delay
+    return RateLimited(text, retry_after=delay, **args)
