@@ -1,91 +1,29 @@
-"""The composition root: storage, provider, poller and runner, wired for Telegram or a terminal."""
+"""The composition root of the chat bot: the engine, the Telegram notifier and the PTB app."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import aiosqlite
-import httpx
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken
 from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.engine import Engine, open_engine
 from bot.jobs.notifier import Notifier
-from bot.jobs.poller import BatchPoller
-from bot.jobs.runner import JobRunner, RunnerConfig
-from bot.providers.flow.accounts import Accounts
-from bot.providers.registry import ProviderRegistry, Wiring, retry_policy
-from bot.redact import register_secret
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
 from bot.telegram.context import BotContext, Services, install_services, installed_services
 from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.pacing import ChatPacer
-from storage.access import AccessStore
-from storage.accounts import AccountStore
-from storage.crypto import SecretBox
-from storage.db import connect
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
 logger = logging.getLogger(__name__)
-NotifierFactory = Callable[[JobStore, ImageStore], Notifier]
 COMMANDS = (("image", "make an image"), ("animate", "reply to an image: make it move"),
             ("video", "make a video from text"), ("status", "your last jobs"),
             ("cancel", "cancel a job"), ("account", "the Google account your jobs use"),
             ("help", "what I can do"))
-
-
-@dataclass
-class Engine:
-    """Everything a front drives: storage, accounts, providers and the job runner."""
-
-    db: aiosqlite.Connection
-    http: httpx.AsyncClient
-    jobs: JobStore
-    images: ImageStore
-    access: AccessStore
-    accounts: Accounts
-    providers: ProviderRegistry
-    poller: BatchPoller
-    runner: JobRunner
-
-    async def close(self) -> None:
-        await self.runner.stop()
-        await self.poller.close()
-        await self.providers.aclose()
-        await self.http.aclose()
-        await self.db.close()
-
-
-async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Engine:
-    """Open the database and build the engine around the given notifier (not started yet)."""
-    for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
-                   settings.telegram_bot_token, settings.bot_secret_key,
-                   settings.gemini_api_key):
-        register_secret(secret.get_secret_value() if secret else None)
-    db = await connect(settings.database_path)
-    key = settings.bot_secret_key.get_secret_value() if settings.bot_secret_key else None
-    box = SecretBox.open(key=key, folder=settings.database_path.parent)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout, connect=10.0),
-                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
-    jobs, images = JobStore(db), ImageStore(db)
-    accounts = Accounts(store=AccountStore(db, box), settings=settings, http=http)
-    await accounts.load()
-    providers = ProviderRegistry(Wiring(settings, http, accounts, retry_policy(settings)),
-                                 default=settings.provider)
-    poller = BatchPoller(interval=settings.flow_poll_interval, backoff=retry_policy(settings))
-    config = RunnerConfig(
-        files_dir=settings.files_dir, poll_interval=settings.flow_poll_interval,
-        max_jobs_per_user=settings.max_jobs_per_user, submit_timeout=settings.submit_timeout,
-        render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
-        progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval))
-    runner = JobRunner(store=jobs, provider_for=providers.for_job,
-                       poller=poller, notifier=make_notifier(jobs, images), config=config)
-    return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]

@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot import texts
-from bot.app import open_engine
 from bot.config import Settings
+from bot.engine import open_engine
 from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase, ProviderName
 from bot.jobs.provider import Provider
 from bot.jobs.runner import JobRunner

@@ -10,8 +10,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import Engine, build_application
+from bot.app import build_application
 from bot.config import Settings
+from bot.engine import Engine
 from bot.jobs.model import Job
 from bot.sim.server import FlowSimulator
 from bot.sim.telegram import FakeTelegram

@@ -1,6 +1,6 @@
 """Which provider runs a job: one builder per upstream, providers made on first use and kept.
 
-A new upstream is a new subpackage with a `build` function, plus one line in `PROVIDERS`.
+A new upstream is a new subpackage with a `build` function, plus one entry in `PROVIDERS`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ class Builder:
 
 
 PROVIDERS: dict[ProviderName, Builder] = {
-    ProviderName.FLOW: Builder(flow.build, per_account=True),
-    ProviderName.GEMINI: Builder(gemini.build, per_account=False),
+    ProviderName.FLOW: Builder(lambda w, account: flow.build(
+        w.settings, w.http, w.retry, w.accounts, account), per_account=True),
+    ProviderName.GEMINI: Builder(lambda w, _: gemini.build(w.settings, w.http, w.retry),
+                                 per_account=False),
 }
 
 

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import httpx
 
+from bot.config import Settings
+from bot.jobs.retry import RetryPolicy
+from bot.providers.flow.accounts import Accounts
 from bot.providers.flow.client import FlowClient, FlowCredentials
 from bot.providers.flow.provider import FlowProvider
 
-if TYPE_CHECKING:
-    from bot.providers.registry import Wiring
 
-
-def build(wiring: Wiring, account: str) -> FlowProvider:
+def build(settings: Settings, http: httpx.AsyncClient, retry: RetryPolicy, accounts: Accounts,
+          account: str) -> FlowProvider:
     """The provider of one account, with that account's live credentials and renewal."""
     async def credentials() -> FlowCredentials:
-        return await wiring.accounts.credentials(account)
+        return await accounts.credentials(account)
 
     async def renew(stale: str | None) -> bool:
-        return await wiring.accounts.renew(account, stale)
+        return await accounts.renew(account, stale)
 
-    settings = wiring.settings
-    client = FlowClient(http=wiring.http, proxy_url=settings.flow_proxy_url,
-                        api_url=settings.flow_api_url, credentials=credentials,
-                        retry=wiring.retry)
+    client = FlowClient(http=http, proxy_url=settings.flow_proxy_url,
+                        api_url=settings.flow_api_url, credentials=credentials, retry=retry)
     return FlowProvider(client=client, renew=renew)
