@@ -44,6 +44,14 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
+def status_map_of(from_status: Callable[..., UpstreamError], **options: Any) -> StatusMap:
+    """A `StatusMap` over a provider's `from_status(status, body, *, retry_after, **options)`."""
+    def to_error(response: httpx.Response) -> UpstreamError:
+        return from_status(response.status_code, json_or_none(response),
+                           retry_after=retry_after(response.headers.get("retry-after")), **options)
+    return to_error
+
+
 def json_or_none(response: httpx.Response) -> Any:
     """The body as JSON, or None when it is not JSON (error bodies are often HTML)."""
     try:
