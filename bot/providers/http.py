@@ -27,6 +27,9 @@ StatusMap = Callable[[httpx.Response], UpstreamError]
 
 #: Errors after which the request was sent and its answer lost: the upstream may have acted.
 _AMBIGUOUS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+#: The same one hop further: a gateway whose server took the request and then failed it (502) or
+#: never answered in time (504). A 500 or 503 is the server's own refusal.
+ANSWER_LOST = frozenset({502, 504})
 
 
 def transport_error(exc: httpx.HTTPError, *, upstream: str) -> UpstreamUnavailable:

@@ -20,7 +20,7 @@ from bot.jobs.errors import (
     UpstreamUnavailable,
 )
 from bot.providers.google import describe
-from bot.providers.http import StatusMap, status_map_of
+from bot.providers.http import ANSWER_LOST, StatusMap, status_map_of
 
 _SAFETY_REASONS = frozenset({
     "PUBLIC_ERROR_UNSAFE_GENERATION",
@@ -53,7 +53,7 @@ def from_status(
             return QuotaExhausted(text, **common)
         return RateLimited(text, retry_after=retry_after, **common)
     if status >= 500:
-        return UpstreamUnavailable(text, **common)
+        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST, **common)
     if reason in _SAFETY_REASONS:
         return SafetyBlocked(text, **common)
     if status == 403:

@@ -27,12 +27,7 @@ from bot.jobs.errors import (
     UpstreamUnavailable,
 )
 from bot.providers.google import GoogleError, describe
-from bot.providers.http import (
-    StatusMap,
-    retry_after,
-    status_map_of,
-    transport_error,
-)
+from bot.providers.http import ANSWER_LOST, StatusMap, retry_after, status_map_of, transport_error
 
 UPSTREAM = "the Gemini API"
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_NOT_FOUND"})
@@ -84,7 +79,7 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
     if status == 429 or error.status == "RESOURCE_EXHAUSTED":
         return _exhausted(error, text, retry_after, common)
     if status >= 500:
-        return UpstreamUnavailable(text, **common)
+        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST, **common)
     if status == 403:
         return AccessDenied(text, **common)
     if is_safety_message(error.message):
