@@ -1,4 +1,5 @@
-"""The error tree, and what each Flow answer, Google error and transport failure becomes in it."""
+"""The error tree; what each Flow answer and Google error becomes in it; Google's error body read
+whatever its shape (`bot.providers.google.describe`). Transport failures: tests/test_http.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.jobs import errors
 from bot.jobs.errors import (
@@ -14,10 +17,12 @@ from bot.jobs.errors import (
     BadResponse,
     CaptchaRejected,
     GenerationFailed,
+    Interrupted,
     PermanentError,
     QuotaExhausted,
     RateLimited,
     RequestRejected,
+    ResultLost,
     ResultTooLarge,
     SafetyBlocked,
     TimedOut,
@@ -27,7 +32,7 @@ from bot.jobs.errors import (
     is_retryable,
 )
 from bot.providers.flow.errors import from_google_error, from_status, status_map
-from bot.providers.http import transport_error as from_transport
+from bot.providers.google import GoogleError, describe
 
 UP = "Google Flow"
 TOKEN = "ya29.a0AfH6SMBx.secret_token.part-0123456789"
@@ -112,6 +117,16 @@ def test_from_status_takes_the_first_detail_with_a_reason() -> None:
     assert error.reason == "PUBLIC_ERROR_MINOR_INPUT_IMAGE"
 
 
+@pytest.mark.parametrize(("status", "maybe_processed"), [
+    (500, False), (501, False), (503, False), (502, True), (504, True),
+])
+def test_a_gateway_5xx_means_the_request_may_have_been_processed(
+        status: int, maybe_processed: bool) -> None:
+    error = from_status(status, None, upstream=UP)
+    assert isinstance(error, UpstreamUnavailable)
+    assert error.maybe_processed is maybe_processed
+
+
 def test_from_status_passes_retry_after_to_rate_limited_only() -> None:
     limited = from_status(429, None, upstream=UP, retry_after=12.0)
     assert isinstance(limited, RateLimited) and limited.retry_after == 12.0
@@ -124,7 +139,7 @@ def test_error_message_never_holds_a_token() -> None:
     assert "ya29." in str(error)  # masked, not dropped
 
 
-def from_response(answer: httpx.Response, *, upstream: str) -> UpstreamError:
+def map_response(answer: httpx.Response, *, upstream: str) -> UpstreamError:
     return status_map(upstream=upstream)(answer)
 
 
@@ -136,16 +151,16 @@ def response(status: int, *, json: Any = None, text: str | None = None,
     return httpx.Response(status, text=text or "", headers=headers, request=request)
 
 
-def test_from_response_parses_a_json_error_body() -> None:
-    error = from_response(response(400, json=google("INVALID_ARGUMENT",
+def test_status_map_parses_a_json_error_body() -> None:
+    error = map_response(response(400, json=google("INVALID_ARGUMENT",
                                                     "PUBLIC_ERROR_UNSAFE_GENERATION")),
                           upstream=UP)
     assert isinstance(error, SafetyBlocked)
     assert error.status == 400
 
 
-def test_from_response_tolerates_a_body_that_is_not_json() -> None:
-    error = from_response(response(502, text="<html>Bad Gateway</html>"), upstream=UP)
+def test_status_map_tolerates_a_body_that_is_not_json() -> None:
+    error = map_response(response(502, text="<html>Bad Gateway</html>"), upstream=UP)
     assert isinstance(error, UpstreamUnavailable)
     assert str(error) == "Google Flow answered 502"
 
@@ -157,14 +172,14 @@ def test_from_response_tolerates_a_body_that_is_not_json() -> None:
     ("Wed, 21 Oct 2015 07:28:00 GMT", None),
     ("", None),
 ])
-def test_from_response_reads_retry_after(header: str, expected: float | None) -> None:
-    error = from_response(response(429, json={}, headers={"Retry-After": header}), upstream=UP)
+def test_status_map_reads_retry_after(header: str, expected: float | None) -> None:
+    error = map_response(response(429, json={}, headers={"Retry-After": header}), upstream=UP)
     assert isinstance(error, RateLimited)
     assert error.retry_after == expected
 
 
-def test_from_response_without_retry_after_has_none() -> None:
-    error = from_response(response(429, json={}), upstream=UP)
+def test_status_map_without_retry_after_has_none() -> None:
+    error = map_response(response(429, json={}), upstream=UP)
     assert isinstance(error, RateLimited) and error.retry_after is None
 
 
@@ -200,27 +215,6 @@ def test_from_google_error_survives_details_that_are_not_a_list() -> None:
     assert isinstance(mapped, RequestRejected)
 
 
-@pytest.mark.parametrize(("exc", "kind", "maybe_processed"), [
-    (httpx.ConnectError("refused"), "unreachable", False),
-    (httpx.ConnectTimeout("slow"), "timed out", False),
-    (httpx.PoolTimeout("pool"), "timed out", False),
-    (httpx.ReadTimeout("lost"), "timed out", True),
-    (httpx.ReadError("reset"), "unreachable", True),
-    (httpx.RemoteProtocolError("closed"), "unreachable", True),
-])
-def test_from_transport_flags_ambiguous_failures(exc: httpx.HTTPError, kind: str,
-                                                 maybe_processed: bool) -> None:
-    error = from_transport(exc, upstream="the Flow proxy")
-    assert isinstance(error, UpstreamUnavailable)
-    assert error.maybe_processed is maybe_processed
-    assert str(error) == f"the Flow proxy {kind} ({type(exc).__name__})"
-
-
-def test_from_transport_does_not_copy_the_exception_text() -> None:
-    error = from_transport(httpx.ConnectError(f"https://x/?t={TOKEN}"), upstream=UP)
-    assert "ya29" not in str(error)
-
-
 @pytest.mark.parametrize(("error", "retryable"), [
     (UpstreamUnavailable("x"), True),
     (UpstreamUnavailable("x", maybe_processed=True), True),
@@ -243,10 +237,13 @@ def test_is_retryable_only_for_transient_errors(error: BaseException, retryable:
 
 
 def test_transient_and_permanent_classes_sit_where_the_docstring_says() -> None:
-    for cls in (UpstreamUnavailable, RateLimited, CaptchaRejected):
+    transient: list[type[UpstreamError]] = [UpstreamUnavailable, RateLimited, CaptchaRejected]
+    permanent: list[type[UpstreamError]] = [
+        AuthExpired, AccessDenied, QuotaExhausted, SafetyBlocked, RequestRejected, BadResponse,
+        GenerationFailed, TimedOut, Interrupted, ResultLost, ResultTooLarge]
+    for cls in transient:
         assert issubclass(cls, TransientError)
-    for cls in (AuthExpired, AccessDenied, QuotaExhausted, SafetyBlocked, RequestRejected,
-                BadResponse, GenerationFailed, TimedOut, ResultTooLarge):
+    for cls in permanent:
         assert issubclass(cls, PermanentError) and not issubclass(cls, TransientError)
 
 
@@ -266,3 +263,64 @@ def test_result_too_large_carries_url_and_size() -> None:
 def test_refused_submission_is_false_by_default() -> None:
     assert UpstreamError("no").refused_submission is False
     assert from_status(400, None, upstream=UP).refused_submission is False
+
+
+# Google's error body, whatever shape it comes in
+
+@pytest.mark.parametrize("body", [
+    None, [], [{"error": {"message": "in a list"}}], "text", 42, 1.5, True, {},
+    {"error": None}, {"error": []}, {"error": "a string"}, {"error": 7},
+    {"message": None, "description": None},
+], ids=repr)
+def test_describe_finds_nothing_in_a_body_without_an_error_object(body: Any) -> None:
+    assert describe(body) == GoogleError()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"message": 12}, "12"),
+    ({"description": ["a", "b"]}, "['a', 'b']"),
+    ({"error": {"message": {"nested": [1]}}}, "{'nested': [1]}"),
+    ({"error": {"message": None}}, "None"),
+    ({"error": {}}, ""),
+])
+def test_describe_makes_any_message_a_string(body: Any, message: str) -> None:
+    assert describe(body).message == message
+
+
+def test_describe_skips_details_it_cannot_read() -> None:
+    body = {"error": {"message": "m", "status": 0, "details": [
+        None, 1, "x", [], {"reason": ""}, {"violations": "not a list"},
+        {"violations": [None, "x", {"quotaId": "PerDay"}]},
+        {"retryDelay": {"seconds": 5}}, {"reason": "FIRST"}, {"retryDelay": "3s"}]}}
+    assert describe(body) == GoogleError(message="m", status=None, reasons=("FIRST",),
+                                         quota_ids=("PerDay None",), retry_delay=3.0)
+
+
+@pytest.mark.parametrize("details", [None, "junk", 5, {"reason": "NOT_IN_A_LIST"}])
+def test_describe_ignores_details_that_are_not_a_list(details: Any) -> None:
+    error = describe({"error": {"message": "m", "status": "INTERNAL", "details": details}})
+    assert (error.message, error.status, error.reasons, error.reason) == ("m", "INTERNAL", (),
+                                                                          None)
+
+
+def test_sentence_names_upstream_status_and_message() -> None:
+    assert GoogleError("gone").sentence("the API", 404) == "the API answered 404: gone"
+    assert GoogleError().sentence("the API", 500) == "the API answered 500"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["error", "message", "description", "details", "reason", "status",
+                         "violations", "quotaId", "retryDelay", "code", "x"]), inner,
+        max_size=5),
+    max_leaves=25)
+
+
+@settings(max_examples=50, deadline=None, database=None, derandomize=True)
+@given(JSON)
+def test_describe_never_raises_on_any_json(body: Any) -> None:
+    error = describe(body)
+    assert isinstance(error.message, str) and len(error.message) <= 300
+    assert all(isinstance(reason, str) for reason in error.reasons)
+    assert error.retry_delay is None or error.retry_delay >= 0

@@ -29,6 +29,10 @@ class GoogleError:
     def reason(self) -> str | None:
         return self.reasons[0] if self.reasons else None
 
+    def sentence(self, upstream: str, status: int) -> str:
+        """`<upstream> answered <status>: <message>`, the text of the error it maps to."""
+        return f"{upstream} answered {status}" + (f": {self.message}" if self.message else "")
+
 
 def describe(body: Any) -> GoogleError:
     """Whatever the body is (a dict of any shape, a list, None), the parts that are there."""

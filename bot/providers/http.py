@@ -8,7 +8,7 @@ submission is never sent twice behind its back.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,9 @@ StatusMap = Callable[[httpx.Response], UpstreamError]
 
 #: Errors after which the request was sent and its answer lost: the upstream may have acted.
 _AMBIGUOUS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+#: The same one hop further: a gateway whose server took the request and then failed it (502) or
+#: never answered in time (504). A 500 or 503 is the server's own refusal.
+ANSWER_LOST = frozenset({502, 504})
 
 
 def transport_error(exc: httpx.HTTPError, *, upstream: str) -> UpstreamUnavailable:
@@ -42,6 +45,14 @@ def retry_after(value: str | None) -> float | None:
         return max(0.0, float(value.removesuffix("s"))) if value else None
     except ValueError:
         return None
+
+
+def status_map_of(from_status: Callable[..., UpstreamError], **options: Any) -> StatusMap:
+    """A `StatusMap` over a provider's `from_status(status, body, *, retry_after, **options)`."""
+    def to_error(response: httpx.Response) -> UpstreamError:
+        return from_status(response.status_code, json_or_none(response),
+                           retry_after=retry_after(response.headers.get("retry-after")), **options)
+    return to_error
 
 
 def json_or_none(response: httpx.Response) -> Any:
@@ -69,13 +80,8 @@ async def send(
     **kwargs: Any,
 ) -> httpx.Response:
     """One request; the 2xx response comes back, anything else as an `UpstreamError`."""
-    try:
+    with _translated(upstream):
         response = await http.request(method, url, **kwargs)
-    except httpx.HTTPError as exc:
-        raise transport_error(exc, upstream=upstream) from exc
-    except UnicodeEncodeError as exc:  # a header carries ASCII only
-        raise AuthExpired(f"the credential for {upstream} holds characters a header cannot "
-                          "carry") from exc
     if response.status_code >= 400:
         raise status_map(response)
     return response
@@ -92,26 +98,39 @@ async def download_capped(
     """
     size = 0
     try:
-        async with http.stream("GET", url, headers=headers) as response:
-            if response.status_code >= 400:
-                await response.aread()
-                raise status_map(response)
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > max_bytes:
-                raise ResultTooLarge("the result is too large to upload", url=url, size=declared)
-            with dest.open("wb") as file:
-                async for chunk in response.aiter_raw():  # no re-chunking copies
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ResultTooLarge("the result is too large to upload", url=url)
-                    file.write(chunk)
-    except httpx.HTTPError as exc:
-        _remove(dest)
-        raise transport_error(exc, upstream=upstream) from exc
+        with _translated(upstream):
+            async with http.stream("GET", url, headers=headers) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise status_map(response)
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > max_bytes:
+                    raise ResultTooLarge("the result is too large to upload", url=url,
+                                         size=declared)
+                with dest.open("wb") as file:
+                    # Decoded (a gzip answer is saved as the video, not its gzip); without a
+                    # chunk size nothing is re-chunked or copied.
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise ResultTooLarge("the result is too large to upload", url=url)
+                        file.write(chunk)
     except BaseException:
         _remove(dest)
         raise
     return size
+
+
+@contextlib.contextmanager
+def _translated(upstream: str) -> Iterator[None]:
+    """httpx's failures (and a header it cannot encode) as our errors, named without the URL."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, upstream=upstream) from exc
+    except UnicodeEncodeError as exc:  # a header carries ASCII only: a mistyped credential
+        raise AuthExpired(f"the credential for {upstream} holds characters a header cannot "
+                          "carry") from exc
 
 
 def _remove(path: Path) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from bot.jobs.errors import (
     AccessDenied,
     AuthExpired,
@@ -22,7 +20,7 @@ from bot.jobs.errors import (
     UpstreamUnavailable,
 )
 from bot.providers.google import describe
-from bot.providers.http import StatusMap, json_or_none, retry_after
+from bot.providers.http import ANSWER_LOST, StatusMap, status_map_of
 
 _SAFETY_REASONS = frozenset({
     "PUBLIC_ERROR_UNSAFE_GENERATION",
@@ -35,11 +33,7 @@ _QUOTA_MARKERS = ("QUOTA_REACHED", "QUOTA_EXCEEDED")
 
 def status_map(*, upstream: str, credential: str | None = None) -> StatusMap:
     """The map for one upstream; a 401 names the refused token by `credential` (a fingerprint)."""
-    def to_error(response: httpx.Response) -> UpstreamError:
-        return from_status(response.status_code, json_or_none(response), upstream=upstream,
-                           retry_after=retry_after(response.headers.get("retry-after")),
-                           credential=credential)
-    return to_error
+    return status_map_of(from_status, upstream=upstream, credential=credential)
 
 
 def from_status(
@@ -48,7 +42,7 @@ def from_status(
 ) -> UpstreamError:
     """Map a status and a (Google-style or proxy-style) error body to the tree."""
     error = describe(body)
-    text = f"{upstream} answered {status}" + (f": {error.message}" if error.message else "")
+    text = error.sentence(upstream, status)
     reason = error.reason
     common: dict[str, Any] = {"status": status, "reason": reason,
                               "refused_submission": refused_submission}
@@ -59,7 +53,7 @@ def from_status(
             return QuotaExhausted(text, **common)
         return RateLimited(text, retry_after=retry_after, **common)
     if status >= 500:
-        return UpstreamUnavailable(text, **common)
+        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST, **common)
     if reason in _SAFETY_REASONS:
         return SafetyBlocked(text, **common)
     if status == 403:

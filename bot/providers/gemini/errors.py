@@ -27,7 +27,7 @@ from bot.jobs.errors import (
     UpstreamUnavailable,
 )
 from bot.providers.google import GoogleError, describe
-from bot.providers.http import StatusMap, json_or_none, retry_after, transport_error
+from bot.providers.http import ANSWER_LOST, StatusMap, retry_after, status_map_of, transport_error
 
 UPSTREAM = "the Gemini API"
 _KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_NOT_FOUND"})
@@ -64,18 +64,14 @@ def from_api_error(exc: genai_errors.APIError, *, credential: str | None = None
 
 def status_map(*, credential: str | None = None) -> StatusMap:
     """The map for our own REST calls; a 401 names the refused key by `credential`."""
-    def to_error(response: httpx.Response) -> UpstreamError:
-        return from_status(response.status_code, json_or_none(response),
-                           retry_after=retry_after(response.headers.get("retry-after")),
-                           credential=credential)
-    return to_error
+    return status_map_of(from_status, credential=credential)
 
 
 def from_status(status: int, body: Any, *, retry_after: float | None = None,
                 credential: str | None = None) -> UpstreamError:
     """Map a status and a Google error body to the tree, with a sentence a user can read."""
     error = describe(body)
-    text = f"{UPSTREAM} answered {status}" + (f": {error.message}" if error.message else "")
+    text = error.sentence(UPSTREAM, status)
     common: dict[str, Any] = {"status": status, "reason": error.reason}
     if status == 401 or _KEY_REASONS & set(error.reasons) or "api key not valid" in text.lower():
         return AuthExpired(f"Google refused the Gemini API key (GEMINI_API_KEY): {text}",
@@ -83,7 +79,7 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
     if status == 429 or error.status == "RESOURCE_EXHAUSTED":
         return _exhausted(error, text, retry_after, common)
     if status >= 500:
-        return UpstreamUnavailable(text, **common)
+        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST, **common)
     if status == 403:
         return AccessDenied(text, **common)
     if is_safety_message(error.message):

@@ -15,6 +15,7 @@ import httpx
 from bot.providers.gemini.errors import UPSTREAM, status_map
 from bot.providers.gemini.protocol import model_path
 from bot.providers.http import request_json
+from bot.redact import fingerprint
 
 DEVELOPER_ROOT = "https://generativelanguage.googleapis.com"
 DEVELOPER_VERSION = "v1beta"
@@ -27,6 +28,7 @@ class DeveloperRest:
                  timeout: float) -> None:
         self._http = http
         self._api_key = api_key
+        self._status_map = status_map(credential=fingerprint(api_key) if api_key else None)
         self._root = (base_url or DEVELOPER_ROOT).rstrip("/")
         self._timeout = timeout
 
@@ -34,5 +36,5 @@ class DeveloperRest:
         """One attempt; errors come out translated (retries are the caller's decision)."""
         url = f"{self._root}/{DEVELOPER_VERSION}/{model_path(model)}:{method}"
         return await request_json(
-            self._http, "POST", url, upstream=UPSTREAM, status_map=status_map(),
+            self._http, "POST", url, upstream=UPSTREAM, status_map=self._status_map,
             json=body, headers={"x-goog-api-key": self._api_key}, timeout=self._timeout)
