@@ -53,12 +53,20 @@ async def test_expired_token_at_submission_resubmits_after_restart(start_bot) ->
 
 async def test_proxy_unavailable_after_bounded_retries(start_bot) -> None:  # type: ignore[no-untyped-def]
     bot = await start_bot(retry_attempts=3)
-    bot.sim.inject("create-video-veo3", 500, times=100)
+    bot.sim.inject("create-video-veo3", 503, times=100)
     bot.telegram.send_text(USER, "/video into the void")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
     assert job.error_code == "unavailable"
     assert bot.sim.count("create-video-veo3") == 3
     assert "unreachable (even after retries)" in await bot.wait_text(USER, "failed.")
+
+
+async def test_a_500_on_the_create_is_not_sent_again(start_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = await start_bot(retry_attempts=3)
+    bot.sim.inject("create-video-veo3", 500, times=100)
+    bot.telegram.send_text(USER, "/video maybe charged")
+    job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
+    assert job.error_code == "unavailable" and bot.sim.count("create-video-veo3") == 1
 
 
 async def test_quota_reached_is_not_retried(bot: BotHarness) -> None:

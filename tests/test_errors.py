@@ -118,19 +118,21 @@ def test_from_status_takes_the_first_detail_with_a_reason() -> None:
 
 
 @pytest.mark.parametrize(("status", "maybe_processed"), [
-    (500, False), (501, False), (503, False), (502, True), (504, True),
+    (500, True), (501, True), (502, True), (504, True), (503, False),
 ])
-def test_a_gateway_5xx_means_the_request_may_have_been_processed(
+def test_a_5xx_but_503_means_the_request_may_have_been_processed(
         status: int, maybe_processed: bool) -> None:
     error = from_status(status, None, upstream=UP)
     assert isinstance(error, UpstreamUnavailable)
     assert error.maybe_processed is maybe_processed
 
 
-def test_from_status_passes_retry_after_to_rate_limited_only() -> None:
+def test_from_status_passes_retry_after_to_transient_errors() -> None:
     limited = from_status(429, None, upstream=UP, retry_after=12.0)
     assert isinstance(limited, RateLimited) and limited.retry_after == 12.0
-    assert not hasattr(from_status(503, None, upstream=UP, retry_after=12.0), "retry_after")
+    unavailable = from_status(503, None, upstream=UP, retry_after=7.0)
+    assert isinstance(unavailable, UpstreamUnavailable) and unavailable.retry_after == 7.0
+    assert from_status(400, None, upstream=UP, retry_after=7.0).status == 400
 
 
 def test_error_message_never_holds_a_token() -> None:

@@ -157,6 +157,7 @@ async def test_google_answers_map_to_the_tree(status: int, body: dict[str, Any],
 @pytest.mark.parametrize(("answer", "maybe_processed"), [
     (httpx.Response(503, json=google_error(503, "UNAVAILABLE", "overloaded")), False),
     (httpx.Response(504, json=google_error(504, "DEADLINE_EXCEEDED", "deadline")), True),
+    (httpx.Response(500, json=google_error(500, "INTERNAL", "internal")), True),
 ])
 async def test_a_submission_lost_at_the_gateway_may_have_been_processed(
         answer: httpx.Response, maybe_processed: bool) -> None:

@@ -1,9 +1,9 @@
 """The error tree every provider raises into, and the stable codes the fronts turn into sentences.
 
     UpstreamError                 anything that went wrong upstream; `code` keys the user's sentence
-    ├── TransientError            retried with bounded, jittered backoff
+    ├── TransientError            retried with bounded, jittered backoff (carries `retry_after`)
     │   ├── UpstreamUnavailable   5xx, timeouts, transport errors (`maybe_processed` after a send)
-    │   ├── RateLimited           429 throttling (carries `retry_after`)
+    │   ├── RateLimited           429 throttling
     │   └── CaptchaRejected       403 reCAPTCHA evaluation failed / unusual activity
     └── PermanentError            not retried; the user is told
         ├── AuthExpired           401: the token or key expired or is wrong (carries `credential`)
@@ -74,9 +74,13 @@ class UpstreamError(Exception):
 
 
 class TransientError(UpstreamError):
-    """Worth another try after a pause."""
+    """Worth another try after a pause; `retry_after` is the server's hint in seconds, if any."""
 
     code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **common: Any) -> None:
+        super().__init__(message, **common)
+        self.retry_after = retry_after
 
 
 class UpstreamUnavailable(TransientError):
@@ -94,13 +98,9 @@ class UpstreamUnavailable(TransientError):
 
 
 class RateLimited(TransientError):
-    """Raised on 429 throttling; `retry_after` is the server's hint in seconds, if any."""
+    """Raised on 429 throttling."""
 
     code = ErrorCode.RATE_LIMITED
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **common: Any) -> None:
-        super().__init__(message, **common)
-        self.retry_after = retry_after
 
 
 class CaptchaRejected(TransientError):

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.jobs.errors import RateLimited, UpstreamError, UpstreamUnavailable, is_retryable
+from bot.jobs.errors import TransientError, UpstreamError, UpstreamUnavailable, is_retryable
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,7 +30,7 @@ class RetryPolicy:
         """Full jitter on an exponential ceiling; never shorter than the server's Retry-After."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         delay = random.uniform(0, ceiling)
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
         return delay
 

@@ -27,9 +27,10 @@ StatusMap = Callable[[httpx.Response], UpstreamError]
 
 #: Errors after which the request was sent and its answer lost: the upstream may have acted.
 _AMBIGUOUS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
-#: The same one hop further: a gateway whose server took the request and then failed it (502) or
-#: never answered in time (504). A 500 or 503 is the server's own refusal.
-ANSWER_LOST = frozenset({502, 504})
+#: Server errors that may come after the server acted on the request (a 500 mid-way, a gateway
+#: whose server took it and failed (502) or never answered (504)): a paid create is not sent
+#: again after them. Only a 503 says the server did not take the request at all.
+ANSWER_LOST = frozenset(range(500, 600)) - {503}
 
 
 def transport_error(exc: httpx.HTTPError, *, upstream: str) -> UpstreamUnavailable:

@@ -53,7 +53,8 @@ def from_status(
             return QuotaExhausted(text, **common)
         return RateLimited(text, retry_after=retry_after, **common)
     if status >= 500:
-        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST, **common)
+        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST,
+                                   retry_after=retry_after, **common)
     if reason in _SAFETY_REASONS:
         return SafetyBlocked(text, **common)
     if status == 403:

@@ -78,6 +78,10 @@ class FlowProvider:
         return await self._client.download(url, dest, max_bytes=max_bytes)
 
     async def renew_auth(self, failed: AuthExpired) -> bool:
+        """A refused bearer may be renewed from the session cookie; a refused proxy token not."""
+        proxy_token = (await self._client.credentials()).proxy_token
+        if failed.credential is not None and failed.credential == fingerprint(proxy_token):
+            return False
         return await self._renew(failed.credential)
 
     async def account_status(self) -> AccountStatus | None:

@@ -79,7 +79,8 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
     if status == 429 or error.status == "RESOURCE_EXHAUSTED":
         return _exhausted(error, text, retry_after, common)
     if status >= 500:
-        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST, **common)
+        return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST,
+                                   retry_after=retry_after, **common)
     if status == 403:
         return AccessDenied(text, **common)
     if is_safety_message(error.message):
