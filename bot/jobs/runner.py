@@ -124,7 +124,12 @@ class JobRunner:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=grace)
+            _, late = await asyncio.wait(list(self._in_flight), timeout=grace)
+            # Past the grace the answer is given up rather than written after the store closes:
+            # the job stays SUBMITTING and fails as interrupted on the next start.
+            for saving in late:
+                saving.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _spawn(self, job: Job) -> None:
         task = asyncio.create_task(self._drive(job.id), name=f"job:{job.id}")
