@@ -2,6 +2,8 @@
 
 Jobs `watch()` their render handle and await a future; one loop per account sends the handles of
 all watchers in a single `Provider.check` call and resolves the futures of finished jobs.
+Only a transient upstream error is retried (until the job's render timeout); any other error
+settles the whole batch at once, so a bug (a status we cannot parse) fails jobs now, loudly.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.jobs.errors import PermanentError, TransientError, UpstreamError, UpstreamUnavailable
+from bot.jobs.errors import TransientError, UpstreamError
 from bot.jobs.provider import Provider, RenderState, RenderStatus
 from bot.jobs.retry import RetryPolicy
 
@@ -84,21 +86,30 @@ class BatchPoller:
         entries = [entry for watch in batch for entry in watch.render]
         try:
             statuses = await state.provider.check(entries)
-        except PermanentError as exc:
-            logger.warning("poll for account %s failed for %d jobs: %s", account, len(batch), exc)
+            if len(statuses) != len(entries):
+                raise ValueError(f"{len(statuses)} statuses for {len(entries)} renders")
+        except TransientError as exc:
+            return self._back_off(account, state, batch, exc)
+        except UpstreamError as exc:
+            logger.warning("poll for account %s failed for jobs %s: %s", account, _ids(batch), exc)
             self._settle_all(state, batch, exc)
             return self._interval
         except Exception as exc:
-            error = exc if isinstance(exc, TransientError) else UpstreamUnavailable(str(exc))
-            state.failures += 1
-            for watch in batch:
-                watch.last_error = error
-            delay = max(self._interval, self._backoff.delay(state.failures, error))
-            logger.info("poll for account %s failed (%s); next try in %.2fs", account, exc, delay)
-            return delay
+            logger.exception("poll for account %s raised for jobs %s", account, _ids(batch))
+            self._settle_all(state, batch, exc)
+            return self._interval
         state.failures = 0
         self._dispatch(state, batch, statuses)
         return self._interval
+
+    def _back_off(self, account: str, state: _Account, batch: list[Watch],
+                  exc: TransientError) -> float:
+        state.failures += 1
+        for watch in batch:
+            watch.last_error = exc
+        delay = max(self._interval, self._backoff.delay(state.failures, exc))
+        logger.info("poll for account %s failed (%s); next try in %.2fs", account, exc, delay)
+        return delay
 
     def _dispatch(self, state: _Account, batch: list[Watch], statuses: list[RenderStatus]) -> None:
         index = 0
@@ -112,11 +123,15 @@ class BatchPoller:
                 if not watch.future.done():
                     watch.future.set_result(combined)
 
-    def _settle_all(self, state: _Account, batch: list[Watch], exc: UpstreamError) -> None:
+    def _settle_all(self, state: _Account, batch: list[Watch], exc: Exception) -> None:
         for watch in batch:
             state.watches.pop(watch.job_id, None)
             if not watch.future.done():
                 watch.future.set_exception(exc)
+
+
+def _ids(batch: list[Watch]) -> str:
+    return ",".join(str(watch.job_id) for watch in batch)
 
 
 def _combine(statuses: list[RenderStatus]) -> RenderStatus:

@@ -65,7 +65,8 @@ class JobRunner:
         self._clock = clock
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._renewals: dict[int, int] = {}
-        self._in_flight: set[asyncio.Future[Job]] = set()
+        self._in_flight: dict[int, asyncio.Future[Job]] = {}
+        self._cancelled: set[int] = set()  #: cancelled while their submission is in flight
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
 
@@ -89,6 +90,8 @@ class JobRunner:
         """Stop a job of any state that has not finished; it stays in storage as CANCELLED."""
         if job.state.terminal:
             return job
+        if job.id in self._in_flight:
+            self._cancelled.add(job.id)
         task = self._tasks.pop(job.id, None)
         if task is not None:
             task.cancel()
@@ -124,7 +127,12 @@ class JobRunner:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=grace)
+            _, late = await asyncio.wait(list(self._in_flight.values()), timeout=grace)
+            # Past the grace the answer is given up rather than written after the store closes:
+            # the job stays SUBMITTING and fails as interrupted on the next start.
+            for saving in late:
+                saving.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _spawn(self, job: Job) -> None:
         task = asyncio.create_task(self._drive(job.id), name=f"job:{job.id}")
@@ -185,12 +193,14 @@ class JobRunner:
         # Shielded: a shutdown while the request is in flight waits for its answer and saves the
         # task id (see `stop`), instead of leaving a job that can only fail as "interrupted".
         saving = asyncio.ensure_future(self._submit_and_save(job, provider))
-        self._in_flight.add(saving)
-        saving.add_done_callback(self._settled)
+        self._in_flight[job.id] = saving
+        saving.add_done_callback(lambda _: self._settled(job.id, saving))
         return await asyncio.shield(saving)
 
-    def _settled(self, saving: asyncio.Future[Job]) -> None:
-        self._in_flight.discard(saving)
+    def _settled(self, job_id: int, saving: asyncio.Future[Job]) -> None:
+        if self._in_flight.get(job_id) is saving:
+            del self._in_flight[job_id]
+            self._cancelled.discard(job_id)
         if not saving.cancelled():
             saving.exception()  # retrieved: the job's own task, if still running, reports it
 
@@ -199,6 +209,10 @@ class JobRunner:
                                     job.options)
         task_id = await provider.submit(request)
         logger.info("job %d: submitted, task %s", job.id, task_id)
+        if job.id in self._cancelled:
+            # The owner cancelled it meanwhile: it stays CANCELLED, but keeps the task id, since
+            # the upstream may charge for it (and the daily limit counts it).
+            return await self._store.update(job, task_id=task_id)
         return await self._store.update(job, state=JobState.SUBMITTED, task_id=task_id)
 
     async def _await_acceptance(self, job: Job) -> Job:
