@@ -158,6 +158,7 @@ async def test_a_result_lends_its_priority_to_its_own_chats_waiting_chatter() ->
     assert names(log).index("progress7") < names(log).index("video7")
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter
 async def test_a_flood_wait_is_honoured_with_a_little_jitter() -> None:
     clock, log = VirtualClock(), list[Stamp]()
     limiter = pacer(clock, retry=RetryRule(random=lambda: 1.0, flood_jitter=0.5))
@@ -166,6 +167,7 @@ async def test_a_flood_wait_is_honoured_with_a_little_jitter() -> None:
     assert log == [("video", 0.0), ("video", 3.5)]
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter
 async def test_a_flood_wait_longer_than_the_rule_allows_is_final() -> None:
     clock, log = VirtualClock(), list[Stamp]()
     limiter = pacer(clock, retry=RetryRule(max_seconds=60, random=lambda: 0.0))
@@ -208,6 +210,7 @@ def test_the_jitter_spreads_a_network_retry_between_zero_and_the_ceiling() -> No
     assert high.delay(3, 0.0, blink) == 4.0 and high.delay(4, 0.0, blink) == 5.0
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter
 async def test_a_retried_upload_sends_the_whole_file_again() -> None:
     clock = VirtualClock()
     limiter = pacer(clock)
