@@ -15,7 +15,7 @@ from bot.telegram import handlers
 from bot.telegram.access import AccessControl
 from bot.telegram.context import BotContext, Services, install_services, installed_services
 from bot.telegram.delivery import TelegramNotifier
-from bot.telegram.pacing import ChatPacer
+from bot.telegram.pacing import TelegramPacer
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
@@ -38,6 +38,9 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
+        .rate_limiter(TelegramPacer(chat_interval=settings.telegram_chat_interval,
+                                    global_rate=settings.telegram_global_rate,
+                                    global_burst=settings.telegram_global_rate / 2))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .build()
@@ -49,15 +52,14 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     settings: Settings = application.bot_data["settings"]
-    pacer = ChatPacer(chat_interval=settings.telegram_chat_interval,
-                      edit_interval=settings.progress_edit_interval,
-                      global_rate=settings.telegram_global_rate,
-                      global_burst=settings.telegram_global_rate / 2)
+    pacer: TelegramPacer = application.bot.rate_limiter
     notifiers: list[TelegramNotifier] = []
 
     def notifier(jobs: JobStore, images: ImageStore) -> Notifier:
-        notifiers.append(TelegramNotifier(bot=application.bot, jobs=jobs, images=images,
-                                          pacer=pacer, admin_ids=settings.admin_user_ids))
+        notifiers.append(TelegramNotifier(
+            bot=application.bot, jobs=jobs, images=images,
+            edit_interval=settings.progress_edit_interval, contended=pacer.contended,
+            admin_ids=settings.admin_user_ids))
         return notifiers[0]
 
     engine = await open_engine(settings, notifier)
@@ -65,7 +67,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     access = AccessControl(settings=settings, store=engine.access)
     await access.load()
     install_services(application.bot_data, Services(
-        settings, engine.runner, engine.jobs, engine.images, pacer, access, engine.accounts,
+        settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
         notifiers[0], engine.providers.for_account, settings.provider))
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
@@ -75,15 +77,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
 
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Runs after updates stop and before the bot's HTTP client closes: last edits can go out."""
+    """Runs after updates stop and before the bot (its HTTP client and rate limiter) shuts
+    down: last edits can go out."""
     services = installed_services(application.bot_data)
     engine: Engine | None = application.bot_data.pop("engine", None)
     if engine is not None:
         await engine.runner.stop()
     if services is not None:
-        await services.notifier.close()
-        await services.pacer.drain(wait=2.0)
-        await services.pacer.close()
+        await services.notifier.close(drain=2.0)
     if engine is not None:
         await engine.close()
 

@@ -178,15 +178,15 @@ async def _scenario(bot: BotHarness, sim: FlowSimulator, audit: Audit) -> None:
     fake.send_text(USER, "/video a calm lake at dawn")
     await bot.wait_videos(USER, 2, timeout=20)
 
-    # A generation failure, transient 500s (retries log warnings), 500s until giving up, and an
+    # A generation failure, transient 503s (retries log warnings), 503s until giving up, and an
     # answer the provider cannot read.
     fake.send_text(USER, "/video FORCE_FAIL a storm")
     failed = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED, timeout=20)
     facts["generation_failed"] = failed.error_code
-    sim.inject("create-image-veo3", 500, times=2)
+    sim.inject("create-image-veo3", 503, times=2)
     fake.send_text(USER, "/image through the errors")
     await bot.wait_photos(USER, 2, timeout=20)
-    sim.inject("create-video-veo3", 500, times=3)  # retry_attempts=3: gives up
+    sim.inject("create-video-veo3", 503, times=3)  # retry_attempts=3: gives up
     fake.send_text(USER, "/video into the void")
     gave_up = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED
                                  and "void" in j.prompt, timeout=20)
@@ -351,7 +351,7 @@ def test_the_audit_saw_the_secrets_in_use(audit: Audit) -> None:
     assert facts["delivered"] == (2, 5)
     assert facts["generation_failed"] == "generation_failed"
     assert facts["gave_up"] == "unavailable"
-    assert 500 in facts["create_statuses"]
+    assert 503 in facts["create_statuses"]
     assert facts["renewals"] >= 2 and facts["poll_401"]
     assert len(audit.secrets["minted_bearers"]) == 2
     assert audit.secrets["minted_bearers"][0] != audit.secrets["minted_bearers"][1]

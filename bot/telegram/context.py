@@ -15,7 +15,7 @@ from bot.jobs.runner import JobRunner
 from bot.providers.flow.accounts import Accounts
 from bot.telegram.access import AccessControl
 from bot.telegram.delivery import TelegramNotifier
-from bot.telegram.pacing import ChatPacer
+from bot.telegram.pacing import Priority
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
@@ -30,7 +30,6 @@ class Services:
     runner: JobRunner
     jobs: JobStore
     images: ImageStore
-    pacer: ChatPacer
     access: AccessControl
     accounts: Accounts
     notifier: TelegramNotifier
@@ -38,7 +37,7 @@ class Services:
     provider_name: ProviderName
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class BotContext(CallbackContext[ExtBot[Priority], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     @property
     def services(self) -> Services:
         return cast(Services, self.bot_data[_SERVICES])

@@ -4,19 +4,20 @@ edited in place, and the finished image or video uploaded as a reply."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from bot import texts
 from bot.jobs.model import Job, JobKind, Phase
 from bot.jobs.notifier import DeliveryFailed
-from bot.telegram.pacing import ChatPacer, Priority
+from bot.telegram.edits import EditCoalescer
+from bot.telegram.pacing import Priority
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
@@ -26,16 +27,18 @@ UPLOAD_TIMEOUT = 300.0
 
 
 class TelegramNotifier:
-    """Implements `bot.jobs.notifier.Notifier` for Telegram chats."""
+    """Implements `bot.jobs.notifier.Notifier` for Telegram chats. Every call names its priority
+    for the bot's rate limiter (`bot.telegram.pacing`); progress edits are coalesced first."""
 
-    def __init__(self, *, bot: Bot, jobs: JobStore, images: ImageStore, pacer: ChatPacer,
+    def __init__(self, *, bot: ExtBot[Priority], jobs: JobStore, images: ImageStore,
+                 edit_interval: float, contended: Callable[[], bool] = lambda: False,
                  admin_ids: frozenset[int] = frozenset(), max_uploads: int = 16) -> None:
         self._bot = bot
         self._admin_ids = admin_ids
         self._alerted: set[str] = set()
         self._jobs = jobs
         self._images = images
-        self._pacer = pacer
+        self._edits = EditCoalescer(send=self._edit, interval=edit_interval, contended=contended)
         self._progress_ids: dict[int, int] = {}
         self._latest: dict[int, str] = {}  # text for a progress message still being created
         self._creating: dict[int, asyncio.Task[None]] = {}
@@ -69,8 +72,7 @@ class TelegramNotifier:
         for chat_id in targets:
             text = texts.text("en", "token_alert", account=account)
             try:
-                await self._pacer.send(chat_id, functools.partial(self._bot.send_message,
-                                                                   chat_id, text))
+                await self._bot.send_message(chat_id, text)
             except TelegramError as exc:
                 logger.warning("could not alert %d about account %s: %s", chat_id, account, exc)
 
@@ -86,41 +88,41 @@ class TelegramNotifier:
 
     async def deliver_link(self, job: Job, url: str) -> None:
         message = texts.text(job.language, "too_large", url=url)
-        await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
+        await self._bot.send_message(
             job.chat_id, message, reply_to_message_id=job.reply_to_message_id,
-            allow_sending_without_reply=True), priority=Priority.DELIVERY)
+            allow_sending_without_reply=True, rate_limit_args=Priority.DELIVERY)
 
     async def _send_video(self, job: Job, path: Path) -> None:
         caption = texts.text(job.language, "video_caption", prompt=job.prompt)[:CAPTION_LIMIT]
         with path.open("rb") as file:
-            async def upload() -> Message:
-                file.seek(0)  # a retry after a flood wait must send the whole file again
-                video = InputFile(file, filename=f"veo-{job.id}.mp4", read_file_handle=False)
-                return await self._bot.send_video(
-                    job.chat_id, video, caption=caption, supports_streaming=True,
-                    reply_to_message_id=job.reply_to_message_id,
-                    allow_sending_without_reply=True, write_timeout=UPLOAD_TIMEOUT,
-                    read_timeout=UPLOAD_TIMEOUT)
-
-            await self._pacer.send(job.chat_id, upload, priority=Priority.DELIVERY)
+            # Streamed from the handle, not read into memory; the pacer rewinds it for a retry.
+            video = InputFile(file, filename=f"veo-{job.id}.mp4", read_file_handle=False)
+            await self._bot.send_video(
+                job.chat_id, video, caption=caption, supports_streaming=True,
+                reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
+                write_timeout=UPLOAD_TIMEOUT, read_timeout=UPLOAD_TIMEOUT,
+                rate_limit_args=Priority.DELIVERY)
 
     async def _send_image(self, job: Job, path: Path) -> None:
         assert job.media_id is not None, "an image job is delivered with its mediaId"
         button = InlineKeyboardButton(texts.text(job.language, "animate_button"),
                                       callback_data=f"animate:{job.id}")
         data = await asyncio.to_thread(path.read_bytes)
-        message: Message = await self._pacer.send(job.chat_id, lambda: self._bot.send_photo(
+        message = await self._bot.send_photo(
             job.chat_id, data, caption=job.prompt[:CAPTION_LIMIT],
             reply_markup=InlineKeyboardMarkup([[button]]),
             reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
-            write_timeout=UPLOAD_TIMEOUT), priority=Priority.DELIVERY)
+            write_timeout=UPLOAD_TIMEOUT, rate_limit_args=Priority.DELIVERY)
         await self._images.remember(chat_id=job.chat_id, message_id=message.message_id,
                                     media_id=job.media_id, owner_id=job.user_id, job_id=job.id)
 
-    async def close(self) -> None:
+    async def close(self, *, drain: float = 2.0) -> None:
+        """Stop creating progress messages; give pending edits `drain` seconds to go out."""
         for task in list(self._creating.values()):
             task.cancel()
         await asyncio.gather(*self._creating.values(), return_exceptions=True)
+        await self._edits.drain(wait=drain)
+        await self._edits.close()
 
     def _show(self, job: Job, text: str, *, final: bool = False) -> None:
         """Set the job's progress text. Never waits: the engine must not queue behind chatter."""
@@ -130,8 +132,7 @@ class TelegramNotifier:
             if job.id not in self._creating:
                 self._creating[job.id] = asyncio.create_task(self._create_progress(job))
             return
-        self._pacer.edit(job.chat_id, message_id, text, None,
-                         self._editor(job.chat_id, message_id))
+        self._edits.edit(job.chat_id, message_id, text)
         if final:
             self._progress_ids.pop(job.id, None)
         else:
@@ -141,9 +142,9 @@ class TelegramNotifier:
         """Send the progress message; texts that arrived meanwhile become one edit."""
         sent = self._latest[job.id]
         try:
-            message = await self._pacer.send(job.chat_id, lambda: self._bot.send_message(
+            message = await self._bot.send_message(
                 job.chat_id, sent, reply_to_message_id=job.reply_to_message_id,
-                allow_sending_without_reply=True), priority=Priority.PROGRESS)
+                allow_sending_without_reply=True, rate_limit_args=Priority.PROGRESS)
             self._progress_ids[job.id] = message.message_id
             await self._jobs.update(job, progress_message_id=message.message_id)
         except TelegramError as exc:
@@ -155,11 +156,9 @@ class TelegramNotifier:
         if latest != sent:
             self._show(job, latest)
 
-    def _editor(self, chat_id: int, message_id: int) -> Any:
-        async def edit(text: str, markup: Any) -> Any:
-            return await self._bot.edit_message_text(text, chat_id=chat_id,
-                                                     message_id=message_id, reply_markup=markup)
-        return edit
+    async def _edit(self, chat_id: int, message_id: int, text: str) -> None:
+        await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                          rate_limit_args=Priority.PROGRESS)
 
 
 def _kind(job: Job) -> str:
