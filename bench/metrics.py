@@ -34,13 +34,12 @@ Definitions (every time is `time.monotonic()`, taken in the bench process):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.fakes import Delivery
-from bot.sim.server import POLL, PROXY, LoggedRequest
-from bot.sim.telegram import CHAT_BURST, CHAT_RATE, GLOBAL_BURST, GLOBAL_RATE
+from bot.sim.server import POLL, PROXY, LoggedRequest, VideoTiming
+from bot.sim.telegram import CHAT_BURST, CHAT_RATE, GLOBAL_BURST, GLOBAL_RATE, Delivery
 
 KEYS = ("client", "users", "jobs_per_user", "latency_s", "poll_s", "video_mb", "jobs",
         "delivered", "failed", "makespan_s", "latency_p50_s", "latency_p95_s", "latency_max_s",
@@ -124,20 +123,20 @@ def latency_stats(commands: Sequence[Command], matched: dict[Command, Delivery],
 
 
 def stage_stats(commands: Sequence[Command], matched: dict[Command, Delivery],
-                times: dict[str, tuple[float, float | None]], render: float) -> dict[str, Any]:
+                times: Mapping[str, VideoTiming], render: float) -> dict[str, Any]:
     submit: list[float] = []
     detect: list[float] = []
     deliver: list[float] = []
     for command in commands:
-        created, fetched = times.get(command.prompt, (math.nan, None))
-        if math.isnan(created):
+        timing = times.get(command.prompt)
+        if timing is None:
             continue
-        submit.append(created - command.queued_at)
-        if fetched is None:
+        submit.append(timing.created - command.queued_at)
+        if timing.fetched is None:
             continue
-        detect.append(fetched - (created + render))
+        detect.append(timing.fetched - (timing.created + render))
         if command in matched:
-            deliver.append(matched[command].at - fetched)
+            deliver.append(matched[command].at - timing.fetched)
     return {"submit_p95_s": _round(percentile(submit, 95)),
             "detect_p50_s": _round(percentile(detect, 50)),
             "detect_p95_s": _round(percentile(detect, 95)),
