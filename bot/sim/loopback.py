@@ -38,10 +38,6 @@ class LoopbackServer:
             raise RuntimeError("server not started")
         return self._url
 
-    @property
-    def running(self) -> bool:
-        return self._runner is not None
-
     async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> str:
         runner = web.AppRunner(self._build(), access_log=None,
                                shutdown_timeout=SHUTDOWN_SECONDS)

@@ -221,7 +221,9 @@ class FlowSimulator:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             at = time.monotonic()
             body = await _parse_body(request)
-            response = self._injected(request.path) or await self._answer(route, request, body)
+            response: web.StreamResponse | None = self._injected(request.path)
+            if response is None:  # not `or`: an aiohttp response may be falsy (a Mapping)
+                response = await self._answer(route, request, body)
             self._record(LoggedRequest(request.method, request.path, response.status, at,
                                        body if self.keep_bodies else None,
                                        _poll_ops(request.path, body)))
