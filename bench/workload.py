@@ -20,7 +20,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench import metrics
 from bench.botproc import ROOT, Child, ProcStats, Profiler, clean_env
@@ -172,7 +171,7 @@ def servers(params: Params) -> tuple[FlowSimulator, FakeTelegram]:
             FakeTelegram(token=TELEGRAM_TOKEN, flood_limits=True, keep_uploads=False))
 
 
-async def run(params: Params) -> dict[str, Any]:
+async def run(params: Params) -> metrics.Record:
     """One run; returns the result record (see `bench.metrics` for the definitions)."""
     if params.client not in CLIENTS:
         raise ValueError(f"client must be one of {CLIENTS}")
@@ -219,10 +218,10 @@ async def run(params: Params) -> dict[str, Any]:
 
 def _result(params: Params, commands: list[Command], sim: FlowSimulator, fake: FakeTelegram,
             startup: ProcStats, final: ProcStats, *, failed: int, timed_out: bool,
-            settle_s: float, bench_cpu_s: float) -> dict[str, Any]:
+            settle_s: float, bench_cpu_s: float) -> metrics.Record:
     matched = metrics.match_deliveries(commands, fake.deliveries)
     work_cpu = max(final.cpu_s - startup.cpu_s, 0.0)
-    result: dict[str, Any] = {
+    result: metrics.Record = {
         "client": params.client, "users": params.users, "jobs_per_user": params.jobs_per_user,
         "latency_s": params.latency, "poll_s": params.poll, "video_mb": params.video_mb,
         "jobs": len(commands), "failed": failed,
