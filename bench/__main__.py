@@ -19,7 +19,6 @@ import resource
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from bench import metrics
 from bench.workload import BenchError, Params, run
@@ -64,7 +63,7 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def _run_all(plans: list[Params]) -> list[dict[str, Any]]:
+async def _run_all(plans: list[Params]) -> list[metrics.Record]:
     results = []
     for params in plans:
         results.append(await run(params))
@@ -93,7 +92,7 @@ def _profile_path(path: Path | None, client: str, users: int, many: bool) -> Pat
     return path.with_name(f"{path.stem}-{client}-U{users}{path.suffix}")
 
 
-def _growth(results: list[dict[str, Any]]) -> str | None:
+def _growth(results: list[metrics.Record]) -> str | None:
     bots = {r["users"]: r for r in results if r["client"] == "bot"}
     if 200 not in bots or 800 not in bots:
         return None

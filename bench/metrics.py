@@ -34,13 +34,15 @@ Definitions (every time is `time.monotonic()`, taken in the bench process):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.fakes import Delivery
-from bot.sim.server import POLL, PROXY, LoggedRequest
-from bot.sim.telegram import CHAT_BURST, CHAT_RATE, GLOBAL_BURST, GLOBAL_RATE
+from bot.sim.server import POLL, PROXY, LoggedRequest, VideoTiming
+from bot.sim.telegram import CHAT_BURST, CHAT_RATE, GLOBAL_BURST, GLOBAL_RATE, Delivery
+
+#: One run's JSON line: the KEYS below, then settle_s, bot_version and telegram_by_method.
+Record = dict[str, Any]
 
 KEYS = ("client", "users", "jobs_per_user", "latency_s", "poll_s", "video_mb", "jobs",
         "delivered", "failed", "makespan_s", "latency_p50_s", "latency_p95_s", "latency_max_s",
@@ -89,7 +91,7 @@ def flood_floor(jobs: int, jobs_per_user: int) -> float:
     return round(max(0.0, global_part, chat_part), 3)
 
 
-def poll_stats(log: Iterable[LoggedRequest], interval: float) -> dict[str, Any]:
+def poll_stats(log: Iterable[LoggedRequest], interval: float) -> dict[str, int | float]:
     polls = [entry for entry in log if entry.path == POLL]
     proxy = sum(1 for entry in log if entry.path.startswith(PROXY))
     if not polls:
@@ -107,7 +109,7 @@ def _round(value: float, digits: int = 3) -> float | None:
 
 
 def latency_stats(commands: Sequence[Command], matched: dict[Command, Delivery],
-                  render: float) -> dict[str, Any]:
+                  render: float) -> dict[str, int | float | None]:
     latencies = [matched[c].at - c.queued_at for c in commands if c in matched]
     start = min((c.queued_at for c in commands), default=0.0)
     end = max((d.at for d in matched.values()), default=start)
@@ -124,20 +126,21 @@ def latency_stats(commands: Sequence[Command], matched: dict[Command, Delivery],
 
 
 def stage_stats(commands: Sequence[Command], matched: dict[Command, Delivery],
-                times: dict[str, tuple[float, float | None]], render: float) -> dict[str, Any]:
+                times: Mapping[str, VideoTiming], render: float
+                ) -> dict[str, float | None]:
     submit: list[float] = []
     detect: list[float] = []
     deliver: list[float] = []
     for command in commands:
-        created, fetched = times.get(command.prompt, (math.nan, None))
-        if math.isnan(created):
+        timing = times.get(command.prompt)
+        if timing is None:
             continue
-        submit.append(created - command.queued_at)
-        if fetched is None:
+        submit.append(timing.created - command.queued_at)
+        if timing.fetched is None:
             continue
-        detect.append(fetched - (created + render))
+        detect.append(timing.fetched - (timing.created + render))
         if command in matched:
-            deliver.append(matched[command].at - fetched)
+            deliver.append(matched[command].at - timing.fetched)
     return {"submit_p95_s": _round(percentile(submit, 95)),
             "detect_p50_s": _round(percentile(detect, 50)),
             "detect_p95_s": _round(percentile(detect, 95)),
@@ -152,7 +155,7 @@ class Target:
     detail: str
 
 
-def targets(result: dict[str, Any]) -> list[Target]:
+def targets(result: Record) -> list[Target]:
     """The issue's targets for one run (defaults: 2 cores, U=200, 5 MB videos)."""
     poll = float(result["poll_s"])
     out: list[Target] = []
@@ -172,7 +175,7 @@ def targets(result: dict[str, Any]) -> list[Target]:
     return out
 
 
-def format_table(results: Sequence[dict[str, Any]]) -> str:
+def format_table(results: Sequence[Record]) -> str:
     """The results side by side, one column per run, with the targets of each bot run."""
     headers = [f"{r['client']} U={r['users']}" for r in results]
     rows: list[tuple[str, list[str]]] = []
@@ -201,7 +204,7 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):

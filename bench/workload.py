@@ -20,15 +20,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench import metrics
 from bench.botproc import ROOT, Child, ProcStats, Profiler, clean_env
-from bench.fakes import BenchSim, BenchTelegram
 from bench.metrics import Command
 from bot.sim.config import SimConfig
+from bot.sim.server import FlowSimulator
+from bot.sim.telegram import FakeTelegram
 
 BEARER = "ya29.bench-token"
+TELEGRAM_TOKEN = "777000:BENCH-TOKEN"
 PROXY_TOKEN = "bench-proxy-token"
 PROJECT = "00000000-bench-project"
 FIRST_USER = 10_001
@@ -69,7 +70,7 @@ def _bench_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _child(params: Params, sim: BenchSim, fake: BenchTelegram, folder: Path) -> Child:
+def _child(params: Params, sim: FlowSimulator, fake: FakeTelegram, folder: Path) -> Child:
     if params.client == "bot":
         users = ",".join(str(FIRST_USER + n) for n in range(params.users))
         env = clean_env({
@@ -88,7 +89,7 @@ def _child(params: Params, sim: BenchSim, fake: BenchTelegram, folder: Path) -> 
                  log_path=folder / "baseline.log")
 
 
-def queue_commands(fake: BenchTelegram, params: Params) -> list[Command]:
+def queue_commands(fake: FakeTelegram, params: Params) -> list[Command]:
     """Every user sends J `/video` with a unique prompt, all in one go."""
     commands = []
     for n in range(params.users):
@@ -101,7 +102,7 @@ def queue_commands(fake: BenchTelegram, params: Params) -> list[Command]:
     return commands
 
 
-def progress_state(fake: BenchTelegram, chats: set[int]) -> tuple[int, int]:
+def progress_state(fake: FakeTelegram, chats: set[int]) -> tuple[int, int]:
     """(open, failed) progress messages of the bot in these chats: open = not ✅/❌ yet."""
     still_open = failed = 0
     for chat in chats:
@@ -116,7 +117,7 @@ def progress_state(fake: BenchTelegram, chats: set[int]) -> tuple[int, int]:
     return still_open, failed
 
 
-async def _wait_ready(fake: BenchTelegram, child: Child) -> None:
+async def _wait_ready(fake: FakeTelegram, child: Child) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while not fake.calls("getUpdates"):
         if not child.running():
@@ -127,7 +128,7 @@ async def _wait_ready(fake: BenchTelegram, child: Child) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _wait_done(fake: BenchTelegram, child: Child, params: Params,
+async def _wait_done(fake: FakeTelegram, child: Child, params: Params,
                      commands: list[Command], deadline: float) -> bool:
     """Until every job has its video (or failed); False on timeout."""
     chats = {c.chat_id for c in commands}
@@ -149,7 +150,7 @@ async def _wait_done(fake: BenchTelegram, child: Child, params: Params,
         await asyncio.sleep(0.05)
 
 
-async def _settle(fake: BenchTelegram, commands: list[Command], deadline: float) -> float:
+async def _settle(fake: FakeTelegram, commands: list[Command], deadline: float) -> float:
     """Let the last progress edits ("✅ done") go out; returns the seconds waited."""
     chats = {c.chat_id for c in commands}
     started = time.monotonic()
@@ -159,17 +160,25 @@ async def _settle(fake: BenchTelegram, commands: list[Command], deadline: float)
     return round(time.monotonic() - started, 2)
 
 
-async def run(params: Params) -> dict[str, Any]:
+def servers(params: Params) -> tuple[FlowSimulator, FakeTelegram]:
+    """The simulator and the fake Telegram, sized for hundreds of 5 MB videos: the log keeps no
+    request bodies (an 800-operation poll at every tick adds up), the fake keeps no uploaded bytes
+    and enforces Telegram's published flood limits."""
+    config = SimConfig(latency=params.latency, task_polls=1,
+                       video_bytes=int(params.video_mb * MIB), proxy_token=PROXY_TOKEN,
+                       bearer_token=BEARER, credits=10**12)
+    return (FlowSimulator(config, keep_bodies=False),
+            FakeTelegram(token=TELEGRAM_TOKEN, flood_limits=True, keep_uploads=False))
+
+
+async def run(params: Params) -> metrics.Record:
     """One run; returns the result record (see `bench.metrics` for the definitions)."""
     if params.client not in CLIENTS:
         raise ValueError(f"client must be one of {CLIENTS}")
     started = time.monotonic()
     deadline = started + params.timeout
     bench_cpu0 = _bench_cpu()
-    sim = BenchSim(SimConfig(latency=params.latency, task_polls=1,
-                             video_bytes=int(params.video_mb * MIB), proxy_token=PROXY_TOKEN,
-                             bearer_token=BEARER, credits=10**12))
-    fake = BenchTelegram()
+    sim, fake = servers(params)
     await sim.start()
     await fake.start()
     child: Child | None = None
@@ -207,12 +216,12 @@ async def run(params: Params) -> dict[str, Any]:
                    bench_cpu_s=round(_bench_cpu() - bench_cpu0, 2))
 
 
-def _result(params: Params, commands: list[Command], sim: BenchSim, fake: BenchTelegram,
+def _result(params: Params, commands: list[Command], sim: FlowSimulator, fake: FakeTelegram,
             startup: ProcStats, final: ProcStats, *, failed: int, timed_out: bool,
-            settle_s: float, bench_cpu_s: float) -> dict[str, Any]:
+            settle_s: float, bench_cpu_s: float) -> metrics.Record:
     matched = metrics.match_deliveries(commands, fake.deliveries)
     work_cpu = max(final.cpu_s - startup.cpu_s, 0.0)
-    result: dict[str, Any] = {
+    result: metrics.Record = {
         "client": params.client, "users": params.users, "jobs_per_user": params.jobs_per_user,
         "latency_s": params.latency, "poll_s": params.poll, "video_mb": params.video_mb,
         "jobs": len(commands), "failed": failed,
@@ -220,7 +229,7 @@ def _result(params: Params, commands: list[Command], sim: BenchSim, fake: BenchT
         "flood_floor_p95_s": metrics.flood_floor(len(commands), params.jobs_per_user),
         **metrics.stage_stats(commands, matched, sim.video_times(), params.latency),
         **metrics.poll_stats(sim.log, params.poll),
-        "telegram_requests": fake.api_requests(), "telegram_429": fake.flood_429,
+        "telegram_requests": api_requests(fake), "telegram_429": fake.flood_429,
         "peak_rss_mb": final.peak_rss_mb, "cpu_s": final.cpu_s,
         "cpu_startup_s": startup.cpu_s,
         "cpu_ms_per_job": round(1000 * work_cpu / max(len(commands), 1), 2),
@@ -228,11 +237,16 @@ def _result(params: Params, commands: list[Command], sim: BenchSim, fake: BenchT
         else "python -m bench.baseline",
         "bench_cpu_s": bench_cpu_s, "timed_out": timed_out, "settle_s": settle_s,
         "bot_version": code_version(),
-        "telegram_by_method": {k: v for k, v in sorted(fake.by_method().items())
+        "telegram_by_method": {k: v for k, v in sorted(fake.method_counts().items())
                                if k != "getUpdates"},
     }
     return {key: result[key] for key in (*metrics.KEYS, "settle_s", "bot_version",
                                          "telegram_by_method")}
+
+
+def api_requests(fake: FakeTelegram) -> int:
+    """Bot API calls received, 429s included, without the getUpdates long polls."""
+    return sum(1 for method, _ in fake.requests if method != "getUpdates")
 
 
 def code_version() -> str:

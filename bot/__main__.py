@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from bot.config import Settings
 from bot.jobs.model import Aspect, Options, ProviderName
 from bot.logs import setup_logging
 from bot.providers.registry import PROVIDERS
+
+SIM_MODULES = frozenset({"av", "aiohttp"})  # what the `sim` extra installs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,17 +35,20 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--duration", type=int, help="video length in seconds (gemini)")
     generate.add_argument("-o", "--output", type=Path, required=True,
                           help="where to save the MP4 (an image goes beside it as .png)")
-    from bot.sim.server import add_arguments
-
-    add_arguments(commands.add_parser("sim", help="serve the Flow simulator on 127.0.0.1"))
+    # The simulator parses its own flags (see `_sim`): the bot never imports bot.sim.
+    commands.add_parser("sim", add_help=False,
+                        help="serve the Flow and Gemini simulator on 127.0.0.1 (the sim extra)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
     command = args.command or "run"
     if command == "sim":
-        return _sim(args)
+        return _sim(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     settings = Settings()
     setup_logging(settings.log_level if command == "run" else "WARNING")
     if command == "generate":
@@ -70,13 +74,17 @@ def _generate(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(generate(settings, request))
 
 
-def _sim(args: argparse.Namespace) -> int:
-    from bot.sim.server import config_from_args, serve
-
+def _sim(argv: list[str]) -> int:
+    try:
+        from bot.sim.cli import main as serve_simulator
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in SIM_MODULES:
+            raise
+        print(f'The simulator needs its extra ({exc.name} is missing): pip install -e ".[sim]"',
+              file=sys.stderr)
+        return 2
     setup_logging("INFO")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(host=args.host, port=args.port, config=config_from_args(args)))
-    return 0
+    return serve_simulator(argv)
 
 
 if __name__ == "__main__":

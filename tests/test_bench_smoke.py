@@ -6,16 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
-
-import httpx
 
 from bench import metrics
 from bench.metrics import Command
-from bot.sim.httpserver import parse_multipart
-from bot.sim.server import POLL, LoggedRequest
+from bench.workload import Params, servers
+from bot.sim.server import POLL, LoggedRequest, VideoTiming
+from bot.sim.telegram import Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,33 +39,10 @@ def test_bench_smoke_run_delivers_every_video_within_the_flood_limits() -> None:
     assert "target: telegram_429 == 0" in done.stdout  # the table came before the JSON
 
 
-def _email_parser(content_type: str, body: bytes
-                  ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    """The standard library's reading of the same body: the reference."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    fields: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
-    for part in message.iter_parts():
-        name = str(part.get_param("name", header="content-disposition"))
-        payload = part.get_payload(decode=True)
-        assert isinstance(payload, bytes)
-        filename = part.get_filename()
-        if filename is None:
-            fields[name] = payload.decode()
-        else:
-            files[name] = (filename, payload)
-    return fields, files
-
-
-def test_fast_multipart_parser_agrees_with_the_standard_library() -> None:
-    video = os.urandom(100_000) + b"\r\n--not-the-boundary\r\n" + bytes(1000)
-    request = httpx.Request(
-        "POST", "http://x/", data={"chat_id": "42", "caption": '🎬 a "quoted"\r\nprompt'},
-        files={"video": ('clip "1".mp4', video, "video/mp4")})
-    body = request.read()
-    content_type = request.headers["content-type"]
-    assert parse_multipart(content_type, body) == _email_parser(content_type, body)
+def test_the_bench_servers_keep_no_bodies_and_enforce_the_flood_limits() -> None:
+    sim, fake = servers(Params(users=2, video_mb=0.5))
+    assert not sim.keep_bodies and sim.config.video_bytes == 512 * 1024
+    assert fake.flood_limits and not fake.keep_uploads
 
 
 def test_poll_ticks_count_interval_slots_with_a_poll() -> None:
@@ -85,8 +59,6 @@ def test_poll_ticks_count_interval_slots_with_a_poll() -> None:
 
 
 def test_latency_is_matched_by_chat_and_caption() -> None:
-    from bench.fakes import Delivery
-
     commands = [Command(1, "first", 100.0), Command(1, "second", 100.0), Command(2, "x", 101.0)]
     deliveries = [Delivery(1, "🎬 second", 106.0, 10), Delivery(1, "🎬 first", 107.0, 10),
                   Delivery(1, "🎬 first", 108.0, 10)]  # a duplicate does not count twice
@@ -94,3 +66,12 @@ def test_latency_is_matched_by_chat_and_caption() -> None:
     stats = metrics.latency_stats(commands, matched, render=5.0)
     assert stats["delivered"] == 2 and stats["makespan_s"] == 7.0
     assert stats["latency_p50_s"] == 6.5 and stats["overhead_p50_s"] == 1.5
+
+
+def test_stages_split_the_latency() -> None:
+    commands = [Command(1, "a", 100.0), Command(2, "b", 100.0), Command(3, "never", 100.0)]
+    matched = {commands[0]: Delivery(1, "🎬 a", 108.0, 10)}
+    times = {"a": VideoTiming(created=100.5, fetched=106.0), "b": VideoTiming(101.0, None)}
+    stats = metrics.stage_stats(commands, matched, times, render=5.0)
+    assert stats["submit_p95_s"] == 0.975  # 0.5 and 1.0
+    assert stats["detect_p50_s"] == 0.5 and stats["deliver_p50_s"] == 2.0

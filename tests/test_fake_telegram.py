@@ -21,7 +21,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sim.telegram import FakeTelegram, _parse_entities
+from bot.sim.entities import parse_entities
+from bot.sim.telegram import FakeTelegram
 
 USER = 1001
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go:1")]])
@@ -177,6 +178,39 @@ async def test_send_video_records_bytes_and_streaming(
     assert fake.calls("sendVideo")[0]["video"] == {"upload": "clip.mp4", "size": len(data)}
     file = await bot.get_file(message.video.file_id)
     assert bytes(await file.download_as_bytearray()) == data
+
+
+async def test_without_kept_uploads_only_sizes_and_deliveries_remain() -> None:
+    fake = FakeTelegram(keep_uploads=False)
+    await fake.start()
+    try:
+        async with _bot(fake) as client:
+            fake.send_text(USER, "hello")
+            data = bytes(range(256)) * 2000 + b"\r\n--boundary--\r\n"
+            before = time.monotonic()
+            message = await client.send_video(USER, video=data, filename="fox.mp4",
+                                              caption="🎬 a fox")
+            assert message.video is not None and message.video.file_size == len(data)
+            with pytest.raises(InvalidToken, match="Not Found"):  # PTB reads any 404 so
+                await (await client.get_file(message.video.file_id)).download_as_bytearray()
+    finally:
+        await fake.stop()
+    assert fake.bot_messages(USER)[-1]["_file"] is None
+    assert fake.files[message.video.file_id].data is None
+    [delivery] = fake.deliveries
+    assert (delivery.chat_id, delivery.caption, delivery.size) == (USER, "🎬 a fox", len(data))
+    assert before <= delivery.at <= time.monotonic()
+    assert fake.calls("sendVideo")[0]["video"] == {"upload": "fox.mp4", "size": len(data)}
+
+
+async def test_inject_fails_the_next_calls_of_a_method(fake: FakeTelegram, bot: Bot) -> None:
+    fake.send_text(USER, "hello")
+    fake.inject("sendMessage", 400, "Bad Request: chat not found", times=2)
+    for _ in range(2):
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.send_message(USER, "x")
+    assert (await bot.send_message(USER, "y")).text == "y"
+    assert fake.method_counts()["sendMessage"] == 3 and fake.deliveries == []
 
 
 async def test_send_photo_by_upload_and_by_file_id(fake: FakeTelegram, bot: Bot) -> None:
@@ -345,4 +379,4 @@ async def test_press_button_needs_a_bot_message(fake: FakeTelegram) -> None:
     ("a < b", None, "a < b"),
 ])
 def test_parse_modes(text: str, mode: str | None, plain: str) -> None:
-    assert _parse_entities(text, mode)[0] == plain
+    assert parse_entities(text, mode)[0] == plain

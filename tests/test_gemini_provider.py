@@ -16,6 +16,7 @@ from typing import Any
 import av
 import httpx
 import pytest
+from aiohttp.web import Response
 
 from bot.jobs.errors import (
     AuthExpired,
@@ -36,7 +37,6 @@ from bot.jobs.runner import JobRunner, RunnerConfig
 from bot.providers.gemini.provider import DEFAULT_VIDEO_MODEL, GeminiProvider
 from bot.sim.config import SimConfig
 from bot.sim.gemini import quota_error
-from bot.sim.httpserver import Response
 from bot.sim.media import image_size, make_png
 from bot.sim.server import FlowSimulator
 from storage.db import connect

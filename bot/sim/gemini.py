@@ -6,8 +6,8 @@ It answers the REST calls google-genai makes: `generateContent` with an image mo
 (`gemini_validate`), checks the API key as Google does (missing: 403, wrong: 400 API_KEY_INVALID)
 and renders real PNG / MP4 media. Prompt markers: FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK.
 
-Mounted inside `FlowSimulator`, whose `_route` tries `GeminiSim.handle` first; the simulator's
-request log and `inject()` then cover these paths too.
+Its `routes()` are mounted in `FlowSimulator`'s application, so the simulator's request log and
+`inject()` cover these paths too.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+
+from aiohttp import web
 
 from bot.sim.config import SimConfig
 from bot.sim.gemini_validate import content_request, imagen_request, video_request
 from bot.sim.google import google_error
-from bot.sim.httpserver import Request, Response
+from bot.sim.loopback import Route, RouteSpec, stream
 from bot.sim.media import (
     Mp4Cache,
     decode_image,
@@ -42,11 +42,11 @@ from bot.sim.validate import Invalid
 
 DEVELOPER_ROOT = "https://generativelanguage.googleapis.com"
 VERTEX_PROJECT = "projects/123456789012/locations/us-central1/"
-_MODEL_CALL = re.compile(
-    r"/(?P<version>v1|v1beta|v1beta1)/(?P<resource>(?:projects/[^/]+/locations/[^/]+/)?"
-    r"(?:publishers/google/)?models/(?P<model>[^/:]+)):(?P<method>\w+)")
-_OPERATION = re.compile(r"/(?:v1|v1beta)/(?P<name>models/[^/:]+/operations/[^/:]+)")
-_FILE = re.compile(r"/(?:v1|v1beta)/files/(?P<file>[a-z0-9]+):download")
+# aiohttp path patterns: {name:regex} is a path variable.
+MODEL_CALL = (r"/{version:v1|v1beta|v1beta1}/{resource:(?:projects/[^/]+/locations/[^/]+/)?"
+              r"(?:publishers/google/)?models/[^/:]+}:{method:\w+}")
+OPERATION = r"/{version:v1|v1beta}/{name:models/[^/:]+/operations/[^/:]+}"
+FILE = r"/{version:v1|v1beta}/files/{file:[a-z0-9]+}:download"
 _LONG_SIDE = 320
 QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
@@ -109,39 +109,38 @@ class GeminiSim:
         self._files: dict[str, str] = {}
         self._videos = Mp4Cache()
 
-    async def handle(self, request: Request, body: Any) -> Response | None:
-        """The answer for a Gemini API path, or None when the path is not one of them."""
-        path, method = request.path, request.method
-        call = _MODEL_CALL.fullmatch(path) if method == "POST" else None
-        operation = _OPERATION.fullmatch(path) if method == "GET" else None
-        file = _FILE.fullmatch(path) if method == "GET" else None
-        if call is None and operation is None and file is None:
-            return None
-        refusal = self._auth(request)
-        if refusal is not None:
-            return refusal
-        try:
-            if call is not None:
-                return await self._model_call(call, body)
-            if operation is not None:
-                return await self._developer_operation(operation["name"])
-            assert file is not None
-            return await self._download(file["file"])
-        except Invalid as exc:
-            return _fail(400, str(exc))
+    def routes(self) -> list[RouteSpec]:
+        """The Gemini API's paths, each behind the API key check."""
+        return [("POST", MODEL_CALL, self._guarded(self._model_call)),
+                ("GET", OPERATION, self._guarded(self._developer_operation)),
+                ("GET", FILE, self._guarded(self._download))]
 
-    def _auth(self, request: Request) -> Response | None:
+    def _guarded(self, route: Route) -> Route:
+        async def guarded(request: web.Request, body: Any) -> web.StreamResponse:
+            refusal = self._auth(request)
+            if refusal is not None:
+                return refusal
+            try:
+                return await route(request, body)
+            except Invalid as exc:
+                return _fail(400, str(exc))
+
+        return guarded
+
+    def _auth(self, request: web.Request) -> web.Response | None:
         key = request.headers.get("x-goog-api-key") or request.query.get("key")
         if not key:
             return _fail(403, "Method doesn't allow unregistered callers (callers without "
                               "established identity). Please use API Key or other form of API "
                               "consumer identity to call this API.")
         if self.api_key is not None and key != self.api_key:
-            return Response.json(key_invalid(), 400)
+            return web.json_response(key_invalid(), status=400)
         return None
 
-    async def _model_call(self, call: re.Match[str], body: Any) -> Response:
-        model, method, resource = call["model"], call["method"], call["resource"]
+    async def _model_call(self, request: web.Request, body: Any) -> web.Response:
+        call = request.match_info
+        method, resource = call["method"], call["resource"]
+        model = resource.rpartition("/")[2]
         vertex = "publishers/" in resource
         if method == "fetchPredictOperation" and vertex:
             return await self._vertex_operation(resource, body)
@@ -157,12 +156,12 @@ class GeminiSim:
 
     # images
 
-    async def _generate_content(self, model: str, body: Any) -> Response:
+    async def _generate_content(self, model: str, body: Any) -> web.Response:
         wanted = content_request(body)
         usage = {"promptTokenCount": len(wanted.prompt.split())}
         if "FORCE_UNSAFE" in wanted.prompt:
-            return Response.json({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
-                                  "usageMetadata": usage, "modelVersion": model})
+            return web.json_response({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                                      "usageMetadata": usage, "modelVersion": model})
         if "FORCE_FAIL" in wanted.prompt:
             parts: list[dict[str, Any]] = [{"text": "I can't make that picture."}]
             reason = "NO_IMAGE"
@@ -174,21 +173,23 @@ class GeminiSim:
             reason = "STOP"
         candidate = {"content": {"role": "model", "parts": parts}, "finishReason": reason,
                      "index": 0}
-        return Response.json({"candidates": [candidate], "usageMetadata": usage,
-                              "modelVersion": model, "responseId": secrets.token_urlsafe(12)})
+        return web.json_response({"candidates": [candidate], "usageMetadata": usage,
+                                  "modelVersion": model,
+                                  "responseId": secrets.token_urlsafe(12)})
 
-    async def _imagen(self, body: Any) -> Response:
+    async def _imagen(self, body: Any) -> web.Response:
         wanted = imagen_request(body)
         if "FORCE_UNSAFE" in wanted.prompt:
-            return Response.json({"predictions": [{"raiFilteredReason": (
+            return web.json_response({"predictions": [{"raiFilteredReason": (
                 "Your current safety filter threshold filtered out the generated image.")}]})
         png = await asyncio.to_thread(make_png, wanted.prompt, *ratio_size(wanted.aspect))
-        return Response.json({"predictions": [{"bytesBase64Encoded": base64.b64encode(png).decode(),
-                                               "mimeType": "image/png"}]})
+        prediction = {"bytesBase64Encoded": base64.b64encode(png).decode(), "mimeType": "image/png"}
+        return web.json_response({"predictions": [prediction]})
 
     # videos
 
-    async def _start_video(self, resource: str, model: str, body: Any, *, vertex: bool) -> Response:
+    async def _start_video(self, resource: str, model: str, body: Any, *,
+                           vertex: bool) -> web.Response:
         wanted = video_request(body)
         if wanted.image is not None and await asyncio.to_thread(image_size, wanted.image) is None:
             return _fail(400, "Unable to process input image. Please retry or report in "
@@ -202,22 +203,23 @@ class GeminiSim:
         self.operations[name] = GeminiOperation(name, model, wanted.prompt, wanted.aspect,
                                                 wanted.image, time.monotonic(), vertex, file_id)
         self._files[file_id] = name
-        return Response.json({"name": name})
+        return web.json_response({"name": name})
 
-    async def _developer_operation(self, name: str) -> Response:
+    async def _developer_operation(self, request: web.Request, body: Any) -> web.Response:
+        name = request.match_info["name"]
         operation = self.operations.get(name)
         if operation is None or operation.vertex:
             return _fail(404, f"Operation {name} not found.")
-        return Response.json(await self._operation_body(operation))
+        return web.json_response(await self._operation_body(operation))
 
-    async def _vertex_operation(self, resource: str, body: Any) -> Response:
+    async def _vertex_operation(self, resource: str, body: Any) -> web.Response:
         name = body.get("operationName") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name.startswith(resource + "/operations/"):
             return _fail(400, "operationName must name an operation of " + resource)
         operation = self.operations.get(name)
         if operation is None or not operation.vertex:
             return _fail(404, f"Operation {name} not found.")
-        return Response.json(await self._operation_body(operation))
+        return web.json_response(await self._operation_body(operation))
 
     async def _operation_body(self, operation: GeminiOperation) -> dict[str, Any]:
         prompt = operation.prompt
@@ -241,13 +243,14 @@ class GeminiSim:
             done["response"] = _wrap(operation, {"generatedSamples": [{"video": {"uri": uri}}]})
         return done
 
-    async def _download(self, file_id: str) -> Response:
+    async def _download(self, request: web.Request, body: Any) -> web.StreamResponse:
+        file_id = request.match_info["file"]
         operation = self.operations.get(self._files.get(file_id, ""))
         if operation is None or operation.vertex:
             return _fail(404, f"File files/{file_id} not found.")
         data, size = await self._video(operation), self.config.video_bytes
-        return Response(stream=_stream(data, size), length=padded_size(len(data), size),
-                        headers={"Content-Type": "video/mp4"})
+        return await stream(request, padded_chunks(data, size),
+                            length=padded_size(len(data), size), content_type="video/mp4")
 
     async def _video(self, operation: GeminiOperation) -> bytes:
         width, height = operation.size
@@ -281,14 +284,8 @@ def _wrap(operation: GeminiOperation, response: dict[str, Any]) -> dict[str, Any
                      "PredictLongRunningResponse", "generateVideoResponse": response}
 
 
-def _fail(status: int, message: str) -> Response:
-    return Response.json(google_error(status, message), status)
-
-
-async def _stream(data: bytes, size: int) -> AsyncIterator[bytes]:
-    for chunk in padded_chunks(data, size):
-        yield chunk
-
+def _fail(status: int, message: str) -> web.Response:
+    return web.json_response(google_error(status, message), status=status)
 
 
 def env_lines(base_url: str, api_key: str | None) -> list[str]:

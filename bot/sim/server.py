@@ -1,28 +1,29 @@
-"""FlowSimulator: the captcha proxy and Google's Flow endpoints as a real HTTP server on loopback.
+"""FlowSimulator: the captcha proxy and Google's Flow endpoints, an `aiohttp.web` app on loopback.
 
 It validates what the bot sends against flow-protocol.md, answers like the real services (with
-injectable errors), renders real PNG/MP4 media, and has a small CLI (`serve`) for manual runs.
+injectable errors), renders real PNG/MP4 media and mounts `GeminiSim` (Google's Gemini API) and
+the labs.google session endpoint on the same port. `bot.sim.cli` serves it from the command line.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import functools
 import hashlib
+import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+from aiohttp import web
 
 from bot.sim import validate
 from bot.sim.config import SimConfig
 from bot.sim.gemini import GeminiSim
-from bot.sim.gemini import env_lines as gemini_env_lines
 from bot.sim.google import QUOTA, SUCCESSFUL, google_error, unsafe_error
-from bot.sim.httpserver import HttpServer, Request, Response
+from bot.sim.loopback import Handler, LoopbackServer, Route, RouteSpec, stream
 from bot.sim.media import (
     Mp4Cache,
     decode_image,
@@ -34,7 +35,14 @@ from bot.sim.media import (
     padded_size,
 )
 from bot.sim.session import SESSION_PATH, SessionAuthority
-from bot.sim.state import IMAGE_SIZES, VIDEO_COST, Operation, SimState, StoredImage, prompt_bucket
+from bot.sim.state import (
+    IMAGE_SIZES,
+    VIDEO_COST,
+    Operation,
+    SimState,
+    StoredImage,
+    prompt_bucket,
+)
 from bot.sim.validate import ImageSpec, Invalid, ProxyCall, VideoSpec
 
 logger = logging.getLogger(__name__)
@@ -42,7 +50,7 @@ logger = logging.getLogger(__name__)
 PROXY = "/api/fix"
 POLL = "/v1/video:batchCheckAsyncVideoGenerationStatus"
 VIDEO_PREFIX, IMAGE_PREFIX = "/media/video/", "/media/image/"
-Route = Callable[[Request, Any], Awaitable[Response]]
+MAX_BODY = 64 * 1024 * 1024  # uploadUserImage and Veo requests carry base64 pictures
 
 
 @dataclass
@@ -53,8 +61,15 @@ class LoggedRequest:
     path: str
     status: int
     at: float  # time.monotonic() on arrival
-    body: Any  # the parsed JSON body, or None
+    body: Any  # the parsed JSON body, or None (always None with keep_bodies=False)
     ops: int  # number of operations in a poll body, else 0
+
+
+class VideoTiming(NamedTuple):
+    """When a Flow video's create-video arrived and when its MP4 was first fetched (monotonic)."""
+
+    created: float
+    fetched: float | None
 
 
 @dataclass
@@ -67,29 +82,30 @@ class _Injection:
 
 
 class _Reject(Exception):
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: web.Response) -> None:
         super().__init__(response.status)
         self.response = response
 
 
-def _proxy_fail(status: int, message: str) -> Response:
-    return Response.json({"success": False, "message": message}, status)
+def _proxy_fail(status: int, message: str) -> web.Response:
+    return web.json_response({"success": False, "message": message}, status=status)
 
 
-def _google_fail(status: int, message: str | None = None, reason: str | None = None) -> Response:
-    return Response.json(google_error(status, message, reason), status)
+def _google_fail(status: int, message: str | None = None,
+                 reason: str | None = None) -> web.Response:
+    return web.json_response(google_error(status, message, reason), status=status)
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: web.Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _parse_body(request: Request) -> Any:
-    if not request.body:
+async def _parse_body(request: web.Request) -> Any:
+    if not request.body_exists:
         return None
     try:
-        return request.json()
+        return json.loads(await request.read())
     except ValueError:
         return None
 
@@ -100,51 +116,39 @@ def _poll_ops(path: str, body: Any) -> int:
     return 0
 
 
-async def _stream(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-
-
 def _render(image: bytes | None, seed_text: str, width: int, height: int) -> bytes:
     rgb = decode_image(image, width, height) if image is not None else None
     return make_mp4(rgb or gradient_rgb(seed_text, width, height), width, height)
 
 
 class FlowSimulator:
-    """The proxy (under /api/fix) and Google (at the root) on one port."""
+    """The proxy (under /api/fix) and Google (at the root) on one port.
 
-    def __init__(self, config: SimConfig | None = None, *, keep_log: int | None = None) -> None:
+    `log` holds every answered request (only the latest `keep_log`-odd ones when that is set);
+    with `keep_bodies=False` its entries keep no request bodies, which a long benchmark wants.
+    """
+
+    def __init__(self, config: SimConfig | None = None, *, keep_log: int | None = None,
+                 keep_bodies: bool = True) -> None:
         self.config = config or SimConfig()
         self.log: list[LoggedRequest] = []
+        self.keep_bodies = keep_bodies
         self._keep_log = keep_log
         self._state = SimState()
         self.sessions = SessionAuthority()
         self.gemini = GeminiSim(self.config, api_key=self.config.gemini_api_key)
         self._videos = Mp4Cache()
         self._injections: list[_Injection] = []
-        self._server: HttpServer | None = None
-        self._base_url: str | None = None
-        self._routes: dict[tuple[str, str], Route] = {
-            ("POST", f"{PROXY}/create-image-veo3"): self._create_image,
-            ("POST", f"{PROXY}/create-video-veo3"): self._create_video,
-            ("GET", f"{PROXY}/task-status"): self._task_status,
-            ("POST", POLL): self._poll,
-            ("POST", "/v1:uploadUserImage"): self._upload,
-            ("GET", "/v1/credits"): self._credits,
-            ("GET", SESSION_PATH): self._session,
-        }
+        self._server = LoopbackServer(self._application)
 
     # lifecycle and properties
 
     async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._server = HttpServer(self._handle, host=host, port=port)
-        self._base_url = await self._server.start()
-        return self._base_url
+        """Serve on host:port (0: a free port); returns the base URL."""
+        return await self._server.start(host=host, port=port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        await self._server.stop()
 
     async def __aenter__(self) -> FlowSimulator:
         await self.start()
@@ -155,9 +159,10 @@ class FlowSimulator:
 
     @property
     def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("simulator not started")
-        return self._base_url
+        try:
+            return self._server.url
+        except RuntimeError:
+            raise RuntimeError("simulator not started") from None
 
     @property
     def proxy_url(self) -> str:
@@ -171,7 +176,7 @@ class FlowSimulator:
     def session_url(self) -> str:
         return self.base_url + SESSION_PATH
 
-    # test helpers
+    # test and benchmark helpers
 
     def count(self, path_contains: str, method: str | None = None) -> int:
         """Requests in the log whose path contains the string (and of that method, if given)."""
@@ -183,23 +188,59 @@ class FlowSimulator:
         """Answers the next `times` requests whose path contains the string with this status."""
         self._injections.append(_Injection(path_contains, status, times, retry_after, body))
 
+    def video_times(self) -> dict[str, VideoTiming]:
+        """Per Flow video prompt: when its create-video arrived, when its MP4 was first fetched."""
+        return {op.spec.prompt: VideoTiming(op.created, op.fetched)
+                for op in self._state.operations.values()}
+
     # dispatch
 
-    async def _handle(self, request: Request) -> Response:
-        at = time.monotonic()
-        body = _parse_body(request)
-        response = self._injected(request.path)
-        if response is None:
-            try:
-                response = await self._route(request, body)
-            except _Reject as reject:
-                response = reject.response
-            except Exception:
-                logger.exception("simulator failed on %s %s", request.method, request.path)
-                response = _google_fail(500)
-        self._record(LoggedRequest(request.method, request.path, response.status, at, body,
-                                   _poll_ops(request.path, body)))
-        return response
+    def _application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        for method, path, route in [*self._routes(), *self.gemini.routes()]:
+            app.router.add_route(method, path, self._endpoint(route))
+        app.router.add_route("*", "/{tail:.*}", self._endpoint(self._no_route))
+        return app
+
+    def _routes(self) -> list[RouteSpec]:
+        return [
+            ("POST", f"{PROXY}/create-image-veo3", self._create_image),
+            ("POST", f"{PROXY}/create-video-veo3", self._create_video),
+            ("GET", f"{PROXY}/task-status", self._task_status),
+            ("POST", POLL, self._poll),
+            ("POST", "/v1:uploadUserImage", self._upload),
+            ("GET", "/v1/credits", self._credits),
+            ("GET", SESSION_PATH, self._session),
+            ("GET", VIDEO_PREFIX + "{file:.+}", self._media_video),
+            ("GET", IMAGE_PREFIX + "{file:.+}", self._media_image),
+        ]
+
+    def _endpoint(self, route: Route) -> Handler:
+        """What every request goes through: the injections, error answers and the log."""
+
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            at = time.monotonic()
+            body = await _parse_body(request)
+            response: web.StreamResponse | None = self._injected(request.path)
+            if response is None:  # not `or`: an aiohttp response may be falsy (a Mapping)
+                response = await self._answer(route, request, body)
+            self._record(LoggedRequest(request.method, request.path, response.status, at,
+                                       body if self.keep_bodies else None,
+                                       _poll_ops(request.path, body)))
+            return response
+
+        return endpoint
+
+    async def _answer(self, route: Route, request: web.Request, body: Any) -> web.StreamResponse:
+        try:
+            return await route(request, body)
+        except _Reject as reject:
+            return reject.response
+        except ConnectionError:
+            raise  # the client left in the middle of a streamed answer: nothing to send
+        except Exception:
+            logger.exception("simulator failed on %s %s", request.method, request.path)
+            return _google_fail(500)
 
     def _record(self, entry: LoggedRequest) -> None:
         self.log.append(entry)
@@ -208,7 +249,7 @@ class FlowSimulator:
         extra = f" ({entry.ops} ops)" if entry.ops else ""
         logger.info("%s %s -> %d%s", entry.method, entry.path, entry.status, extra)
 
-    def _injected(self, path: str) -> Response | None:
+    def _injected(self, path: str) -> web.Response | None:
         for injection in self._injections:
             if injection.times > 0 and injection.path_contains in path:
                 injection.times -= 1
@@ -217,31 +258,21 @@ class FlowSimulator:
                     headers["Retry-After"] = f"{injection.retry_after:g}"
                 body = injection.body if injection.body is not None else google_error(
                     injection.status)
-                return Response.json(body, injection.status, headers)
+                return web.json_response(body, status=injection.status, headers=headers)
         self._injections = [i for i in self._injections if i.times > 0]
         return None
 
-    async def _route(self, request: Request, body: Any) -> Response:
-        answer = await self.gemini.handle(request, body)
-        if answer is not None:
-            return answer
-        route = self._routes.get((request.method, request.path))
-        if route is not None:
-            return await route(request, body)
-        if request.method == "GET" and request.path.startswith(VIDEO_PREFIX):
-            return await self._media_video(request.path.removeprefix(VIDEO_PREFIX))
-        if request.method == "GET" and request.path.startswith(IMAGE_PREFIX):
-            return await self._media_image(request.path.removeprefix(IMAGE_PREFIX))
+    async def _no_route(self, request: web.Request, body: Any) -> web.Response:
         if request.path.startswith(PROXY):
             return _proxy_fail(404, f"no route {request.method} {request.path}")
         return _google_fail(404, f"no route {request.method} {request.path}")
 
-    def _proxy_auth(self, request: Request) -> None:
+    def _proxy_auth(self, request: web.Request) -> None:
         token = self.config.proxy_token
         if token is not None and _bearer(request) != token:
             raise _Reject(_proxy_fail(401, "Unauthorized: invalid proxy token"))
 
-    def _google_auth(self, request: Request) -> None:
+    def _google_auth(self, request: web.Request) -> None:
         token = _bearer(request)
         if token is None or not self.sessions.is_valid(token, self.config.bearer_token):
             raise _Reject(_google_fail(401))
@@ -256,7 +287,7 @@ class FlowSimulator:
 
     # proxy routes
 
-    async def _create_image(self, request: Request, body: Any) -> Response:
+    async def _create_image(self, request: web.Request, body: Any) -> web.Response:
         self._proxy_auth(request)
         try:
             call = validate.proxy_call(body)
@@ -277,7 +308,7 @@ class FlowSimulator:
             media.append((key, base64.b64encode(png).decode()))
         return self._state.image_result(specs, media, self.base_url)
 
-    async def _create_video(self, request: Request, body: Any) -> Response:
+    async def _create_video(self, request: web.Request, body: Any) -> web.Response:
         self._proxy_auth(request)
         try:
             call = validate.proxy_call(body)
@@ -295,11 +326,11 @@ class FlowSimulator:
         entries = self._state.add_operations(specs, time.monotonic())
         return {"operations": entries, "remainingCredits": self.config.credits}
 
-    def _task(self, kind: str, result: dict[str, Any]) -> Response:
+    def _task(self, kind: str, result: dict[str, Any]) -> web.Response:
         task_id = self._state.add_task(kind, result, time.monotonic())
-        return Response.json({"success": True, "taskId": task_id})
+        return web.json_response({"success": True, "taskId": task_id})
 
-    async def _task_status(self, request: Request, body: Any) -> Response:
+    async def _task_status(self, request: web.Request, body: Any) -> web.Response:
         self._proxy_auth(request)
         task_id = request.query.get("taskId", "")
         if not task_id:
@@ -307,11 +338,11 @@ class FlowSimulator:
         result = self._state.task_result(task_id, self.config, time.monotonic())
         if result is None:
             return _proxy_fail(404, "task not found")
-        return Response.json({"success": True, "result": result})
+        return web.json_response({"success": True, "result": result})
 
     # Google routes
 
-    async def _poll(self, request: Request, body: Any) -> Response:
+    async def _poll(self, request: web.Request, body: Any) -> web.Response:
         self._google_auth(request)
         try:
             entries = validate.poll_entries(body)
@@ -319,9 +350,10 @@ class FlowSimulator:
             return _google_fail(400, f"Invalid JSON payload: {exc}")
         now, latency = time.monotonic(), self.config.latency
         answer = [self._state.poll_entry(entry, latency, now, self.base_url) for entry in entries]
-        return Response.json({"operations": answer, "remainingCredits": self.config.credits})
+        return web.json_response({"operations": answer,
+                                  "remainingCredits": self.config.credits})
 
-    async def _upload(self, request: Request, body: Any) -> Response:
+    async def _upload(self, request: web.Request, body: Any) -> web.Response:
         self._google_auth(request)
         try:
             upload = validate.upload(body)
@@ -332,28 +364,29 @@ class FlowSimulator:
             return _google_fail(400, "imageInput.rawImageBytes is not a decodable image")
         image = StoredImage(upload.data, upload.mime, *size)
         key = self._state.add_image(image, "CAMa")
-        return Response.json({"mediaGenerationId": {"mediaGenerationId": key},
-                              "width": size[0], "height": size[1]})
+        return web.json_response({"mediaGenerationId": {"mediaGenerationId": key},
+                                  "width": size[0], "height": size[1]})
 
-    async def _credits(self, request: Request, body: Any) -> Response:
+    async def _credits(self, request: web.Request, body: Any) -> web.Response:
         self._google_auth(request)
-        return Response.json({"credits": self.config.credits,
-                              "userPaygateTier": "PAYGATE_TIER_TWO"})
+        return web.json_response({"credits": self.config.credits,
+                                  "userPaygateTier": "PAYGATE_TIER_TWO"})
 
-    async def _session(self, request: Request, body: Any) -> Response:
-        return Response.json(self.sessions.session(request.headers.get("cookie")))
+    async def _session(self, request: web.Request, body: Any) -> web.Response:
+        return web.json_response(self.sessions.session(request.headers.get("cookie")))
 
     # media (signed links: no auth)
 
-    async def _media_video(self, file_name: str) -> Response:
-        op = self._state.operations.get(file_name.removesuffix(".mp4"))
-        if op is None or op.status(self.config.latency, time.monotonic()) != SUCCESSFUL:
+    async def _media_video(self, request: web.Request, body: Any) -> web.StreamResponse:
+        now = time.monotonic()
+        op = self._state.operations.get(request.match_info["file"].removesuffix(".mp4"))
+        if op is None or op.status(self.config.latency, now) != SUCCESSFUL:
             return _google_fail(404, "video not found")
-        data = await self._video_bytes(op)
-        size = self.config.video_bytes
-        return Response(stream=_stream(padded_chunks(data, size)),
-                         length=padded_size(len(data), size),
-                         headers={"Content-Type": "video/mp4"})
+        if op.fetched is None:
+            op.fetched = now
+        data, size = await self._video_bytes(op), self.config.video_bytes
+        return await stream(request, padded_chunks(data, size),
+                            length=padded_size(len(data), size), content_type="video/mp4")
 
     async def _video_bytes(self, op: Operation) -> bytes:
         width, height = op.size
@@ -367,16 +400,16 @@ class FlowSimulator:
             make = functools.partial(_render, None, bucket, width, height)
         return await self._videos.get(key, make)
 
-    async def _media_image(self, file_name: str) -> Response:
-        key = file_name.removesuffix(".png")
+    async def _media_image(self, request: web.Request, body: Any) -> web.Response:
+        key = request.match_info["file"].removesuffix(".png")
         image = self._state.images.get(key)
         if image is not None:
-            return Response(body=image.data, headers={"Content-Type": image.mime})
+            return web.Response(body=image.data, content_type=image.mime)
         op = self._state.by_media.get(key)
         if op is None:
             return _google_fail(404, "image not found")
-        return Response(body=await asyncio.to_thread(self._thumbnail, op),
-                        headers={"Content-Type": "image/png"})
+        return web.Response(body=await asyncio.to_thread(self._thumbnail, op),
+                            content_type="image/png")
 
     def _thumbnail(self, op: Operation) -> bytes:
         source = self._state.images.get(op.spec.source) if op.spec.source else None
@@ -384,64 +417,3 @@ class FlowSimulator:
             return source.data
         width, height = op.size
         return make_png(f"bucket-{prompt_bucket(op.spec.prompt)}", width, height)
-
-
-# CLI
-
-
-def env_lines(sim: FlowSimulator) -> list[str]:
-    """What an operator pastes into the bot's environment to point it at the simulator."""
-    lines = [f"FLOW_PROXY_URL={sim.proxy_url}", f"FLOW_API_URL={sim.api_url}"]
-    accepted = []
-    for name, value in (("FLOW_PROXY_TOKEN", sim.config.proxy_token),
-                        ("FLOW_BEARER_TOKEN", sim.config.bearer_token)):
-        if value is None:
-            accepted.append(name)
-        else:
-            lines.append(f"{name}={value}")
-    accepted.append("FLOW_PROJECT_ID")
-    lines.append(f"# any {' / '.join(accepted)} is accepted (tokens must be non-empty)")
-    lines.append("# or, for Google's official API (PROVIDER=gemini):")
-    return lines + gemini_env_lines(sim.base_url, sim.config.gemini_api_key)
-
-
-async def serve(*, host: str, port: int, config: SimConfig) -> None:
-    """Runs the simulator until cancelled, printing the bot's environment lines first."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("bot.sim").setLevel(logging.INFO)
-    sim = FlowSimulator(config, keep_log=1000)
-    await sim.start(host=host, port=port)
-    print(f"# Flow simulator on {sim.base_url} (latency {config.latency:g}s); bot environment:",
-          flush=True)
-    for line in env_lines(sim):
-        print(line, flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await sim.stop()
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The simulator's command-line flags (for `python -m bot sim`)."""
-    defaults = SimConfig()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--latency", type=float, default=defaults.latency,
-                        help="seconds from create-video to SUCCESSFUL")
-    parser.add_argument("--task-polls", type=int, default=defaults.task_polls,
-                        help="task-status calls answered 'not done' before the result")
-    parser.add_argument("--image-latency", type=float, default=defaults.image_latency)
-    parser.add_argument("--video-bytes", type=int, default=defaults.video_bytes,
-                        help="pad every MP4 to at least this many bytes")
-    parser.add_argument("--proxy-token", default=None, help="demand this proxy token")
-    parser.add_argument("--bearer-token", default=None, help="demand this Google bearer token")
-    parser.add_argument("--credits", type=int, default=defaults.credits)
-    parser.add_argument("--gemini-api-key", default=None, help="demand this Gemini API key")
-
-
-def config_from_args(args: argparse.Namespace) -> SimConfig:
-    return SimConfig(latency=args.latency, task_polls=args.task_polls,
-                     image_latency=args.image_latency, video_bytes=args.video_bytes,
-                     proxy_token=args.proxy_token, bearer_token=args.bearer_token,
-                     credits=args.credits, gemini_api_key=args.gemini_api_key)

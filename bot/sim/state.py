@@ -70,6 +70,7 @@ class Operation:
     created: float
     media_id: str
     final: str | None = None  # latched once SUCCESSFUL or FAILED
+    fetched: float | None = None  # time.monotonic() when its MP4 was first served
 
     def status(self, latency: float, now: float) -> str:
         """PENDING for the first 20% of the latency, ACTIVE until it has elapsed, then final."""

@@ -16,18 +16,22 @@ commonly makes (text too long, unparsable HTML/MarkdownV2, editing without a cha
 unknown message) and, with `flood_limits=True`, 429 "Too Many Requests" answers modelled on the
 published limits (about 1 message per second per chat, 30 per second in total).
 
-Everything runs on the event loop of the test: the driver methods are plain functions and must be
-called from that loop's thread.
+Benchmarks get public hooks instead of subclassing: `keep_uploads=False` counts uploaded bytes
+as they stream in and keeps none of them, `deliveries` records every accepted `sendVideo`, and
+`inject()` makes the next calls of a method fail.
+
+It is an `aiohttp.web` application; everything runs on the event loop of the test: the driver
+methods are plain functions and must be called from that loop's thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import inspect
 import itertools
 import json
+import logging
 import math
 import mimetypes
 import re
@@ -37,16 +41,22 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
-from bot.sim.httpserver import HttpServer, Request, Response
+from aiohttp import BodyPartReader, web
 
-__all__ = ["ApiError", "FakeTelegram", "StoredFile"]
+from bot.sim.entities import EntityError, Parsed, parse_entities
+from bot.sim.loopback import LoopbackServer
+
+__all__ = ["ApiError", "Delivery", "FakeTelegram", "StoredFile", "Upload"]
+
+logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
+MAX_FORM = MAX_UPLOAD + 1024 * 1024  # a urlencoded or JSON body
+UPLOAD_CHUNK = 256 * 1024  # an uploaded file is read in pieces this big
 DEFAULT_VIDEO = {"width": 1280, "height": 720, "duration": 8}
 
 # Methods that count against the flood limits (deleteMessage and sendChatAction are exempt).
@@ -77,6 +87,8 @@ _CHAT_ACTIONS = frozenset({
 })
 _MEDIA_KEYS = ("photo", "video", "document", "animation", "audio", "voice")
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+_DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -104,6 +116,26 @@ def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
 
+def _entities(text: str, parse_mode: Any) -> Parsed:
+    try:
+        return parse_entities(text, parse_mode)
+    except EntityError as exc:
+        raise _bad(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file of a request: its name, its size and its bytes (None when they were not kept)."""
+
+    filename: str
+    size: int
+    data: bytes | None
+
+    @classmethod
+    def of(cls, filename: str, data: bytes) -> Upload:
+        return cls(filename, len(data), data)
+
+
 @dataclass
 class StoredFile:
     """A file the fake can serve: via getFile and GET /file/bot<token>/<file_path>."""
@@ -111,11 +143,29 @@ class StoredFile:
     file_id: str
     file_unique_id: str
     file_path: str
-    data: bytes
+    data: bytes | None  # None for an upload whose bytes were not kept
+    size: int
 
     def as_dict(self) -> dict[str, Any]:
         return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                "file_size": len(self.data)}
+                "file_size": self.size}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One `sendVideo` the fake accepted."""
+
+    chat_id: int
+    caption: str
+    at: float  # time.monotonic() when the fake took it: the whole upload in, the flood check passed
+    size: int  # bytes of the video
+
+
+@dataclass
+class _Injection:
+    method: str
+    error: ApiError
+    times: int
 
 
 @dataclass
@@ -143,7 +193,7 @@ class _Call:
 
     method: str
     params: dict[str, Any]
-    files: dict[str, tuple[str, bytes]]
+    files: dict[str, Upload]
     recorded: dict[str, Any] = field(default_factory=dict)  # params without file bytes
 
 
@@ -151,12 +201,18 @@ Predicate = Callable[[], Any]
 
 
 class FakeTelegram:
-    """A fake Bot API server: the user side is driven by the test, the bot side is recorded."""
+    """A fake Bot API server: the user side is driven by the test, the bot side is recorded.
+
+    `keep_uploads=False` drops the bytes of what the bot uploads once their size is counted
+    (stored messages then have `_file` None and such files cannot be downloaded).
+    """
 
     def __init__(self, *, token: str = "123456:TEST-TOKEN", flood_limits: bool = False,
-                 bot_id: int = 123456, bot_username: str = "veo_test_bot") -> None:
+                 bot_id: int = 123456, bot_username: str = "veo_test_bot",
+                 keep_uploads: bool = True) -> None:
         self.token = token
         self.flood_limits = flood_limits
+        self.keep_uploads = keep_uploads
         self.bot_user: dict[str, Any] = {"id": bot_id, "is_bot": True,
                                          "first_name": "Veo Test Bot", "username": bot_username}
         self.url = ""
@@ -166,9 +222,11 @@ class FakeTelegram:
         self.answered_callbacks: list[dict[str, Any]] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.files: dict[str, StoredFile] = {}
+        self.deliveries: list[Delivery] = []  # every accepted sendVideo, in order
         self.flood_429 = 0
-        self._server = HttpServer(self._handle)
+        self._server = LoopbackServer(self._application)
         self._closed = False
+        self._injections: list[_Injection] = []
         self._index: dict[tuple[int, int], dict[str, Any]] = {}
         self._next_message_id: dict[int, int] = {}
         self._chats: dict[int, dict[str, Any]] = {}
@@ -190,10 +248,10 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> str:
-        """Start serving on 127.0.0.1 and return the root url (for TELEGRAM_API_URL)."""
+    async def start(self, *, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start serving (port 0: a free one) and return the root url (for TELEGRAM_API_URL)."""
         self._closed = False
-        self.url = await self._server.start()
+        self.url = await self._server.start(host=host, port=port)
         return self.url
 
     async def stop(self) -> None:
@@ -234,7 +292,7 @@ class FakeTelegram:
         """A user sends a photo (downloadable by the bot through getFile)."""
         user = self._user(user_id, language_code=language_code)
         chat = self._chat(user, user_id if chat_id is None else chat_id, None)
-        content: dict[str, Any] = {"photo": self._photo_sizes(photo)}
+        content: dict[str, Any] = {"photo": self._photo_sizes(Upload.of("photo.jpg", photo))}
         if caption is not None:
             content["caption"] = caption
             entity = _command_entity(caption)
@@ -244,6 +302,16 @@ class FakeTelegram:
         message["_file"] = photo
         self._queue("message", _public(message))
         return message
+
+    def inject(self, method: str, code: int, description: str | None = None, *,
+               times: int = 1, retry_after: int | None = None) -> None:
+        """The next `times` calls of `method` (any case) fail with this error, flood-free."""
+        if description is None:
+            description = _DESCRIPTIONS.get(code, "Error")
+            if retry_after is not None:
+                description += f": retry after {retry_after}"
+        error = ApiError(code, description, retry_after=retry_after)
+        self._injections.append(_Injection(method.lower(), error, times))
 
     def press_button(self, user_id: int, message_id: int, data: str, *,
                      chat_id: int | None = None) -> str:
@@ -274,6 +342,10 @@ class FakeTelegram:
     def calls(self, method: str) -> list[dict[str, Any]]:
         """Params of every call of `method`, in order."""
         return list(self._by_method.get(method, ()))
+
+    def method_counts(self) -> dict[str, int]:
+        """How many calls of each method arrived, refused ones included."""
+        return {method: len(calls) for method, calls in self._by_method.items()}
 
     async def wait_for(
         self, predicate: Predicate, *, timeout: float = 10.0
@@ -316,47 +388,89 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ HTTP
 
-    async def _handle(self, request: Request) -> Response:
-        path = unquote(request.path)
-        if path.startswith("/file/bot"):
-            return self._serve_file(path[len("/file/bot"):])
-        if path.startswith("/bot"):
-            token, _, method = path[len("/bot"):].partition("/")
-            return await self._serve_api(request, token, method)
-        return Response.json(ApiError(404, "Not Found").payload(), status=404)
+    def _application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_FORM)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._serve_file)
+        app.router.add_route("*", "/bot{token}/{method}", self._serve_api)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        return app
 
-    def _serve_file(self, rest: str) -> Response:
-        token, _, file_path = rest.partition("/")
-        if token != self.token:
-            return Response.json(ApiError(401, "Unauthorized").payload(), status=401)
-        stored = self._paths.get(file_path)
-        if stored is None:
-            return Response.json(ApiError(404, "Not Found").payload(), status=404)
-        return Response(body=stored.data,
-                        headers={"Content-Type": "application/octet-stream"})
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return _answer(ApiError(404, "Not Found"))
 
-    async def _serve_api(self, request: Request, token: str, method: str) -> Response:
-        call = self._decode(request, method)
-        self.requests.append((call.method, call.recorded))
-        self.request_times.append(time.monotonic())
-        self._by_method.setdefault(call.method, []).append(call.recorded)
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _answer(ApiError(401, "Unauthorized"))
+        stored = self._paths.get(request.match_info["file_path"])
+        if stored is None or stored.data is None:
+            return _answer(ApiError(404, "Not Found"))
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
+    async def _serve_api(self, request: web.Request) -> web.Response:
         try:
-            result = self._dispatch(token, call)
+            call = await self._decode(request, request.match_info["method"])
+            self.requests.append((call.method, call.recorded))
+            self.request_times.append(time.monotonic())
+            self._by_method.setdefault(call.method, []).append(call.recorded)
+            result = self._dispatch(request.match_info["token"], call)
             if inspect.isawaitable(result):
                 result = await result
         except ApiError as error:
-            return Response.json(error.payload(), status=error.code)
-        return Response.json({"ok": True, "result": result})
+            return _answer(error)
+        except Exception:
+            logger.exception("the fake Bot API failed on %s", request.match_info["method"])
+            return _answer(ApiError(500, "Internal Server Error"))
+        return web.json_response({"ok": True, "result": result})
 
-    def _decode(self, request: Request, method: str) -> _Call:
-        fields, files = request.form() if request.body else ({}, {})
+    async def _decode(self, request: web.Request, method: str) -> _Call:
+        fields, files = await self._form(request)
         handler = self._methods.get(method.lower())
         name = handler.__name__[len("_api_"):] if handler else method
         params = {key: _decode_value(key, value) for key, value in
                   {**request.query, **fields}.items()}
-        recorded = {**params, **{key: {"upload": filename, "size": len(data)}
-                                 for key, (filename, data) in files.items()}}
+        recorded = {**params, **{key: {"upload": upload.filename, "size": upload.size}
+                                 for key, upload in files.items()}}
         return _Call(name, params, files, recorded)
+
+    async def _form(self, request: web.Request) -> tuple[dict[str, str], dict[str, Upload]]:
+        """Fields and files of a JSON, urlencoded or multipart/form-data body."""
+        if not request.body_exists:
+            return {}, {}
+        if request.content_type == "application/json":
+            try:
+                data = await request.json()
+            except ValueError:
+                raise _bad("can't parse JSON") from None
+            if not isinstance(data, dict):
+                return {}, {}
+            return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}, {}
+        if request.content_type == "multipart/form-data":
+            return await self._multipart(request)
+        form = await request.post()
+        return {key: value for key, value in form.items() if isinstance(value, str)}, {}
+
+    async def _multipart(self, request: web.Request
+                         ) -> tuple[dict[str, str], dict[str, Upload]]:
+        fields: dict[str, str] = {}
+        files: dict[str, Upload] = {}
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue  # a nested multipart: no Bot API method sends one
+            if part.filename is None:
+                fields[part.name or ""] = await part.text()
+            else:
+                files[part.name or ""] = await self._receive(part)
+        return fields, files
+
+    async def _receive(self, part: BodyPartReader) -> Upload:
+        """An uploaded file, read piece by piece; its bytes are kept only with keep_uploads."""
+        size, pieces = 0, []
+        while piece := await part.read_chunk(UPLOAD_CHUNK):
+            size += len(piece)
+            if self.keep_uploads:
+                pieces.append(piece)
+        return Upload(part.filename or "", size, b"".join(pieces) if self.keep_uploads else None)
 
     def _dispatch(self, token: str, call: _Call) -> Any:
         if token != self.token:
@@ -364,11 +478,19 @@ class FakeTelegram:
         handler = self._methods.get(call.method.lower())
         if handler is None:
             raise ApiError(404, "Not Found")
-        if any(len(data) > MAX_UPLOAD for _, data in call.files.values()):
+        if any(upload.size > MAX_UPLOAD for upload in call.files.values()):
             raise ApiError(413, "Request Entity Too Large")
+        self._raise_injected(call.method)
         if self.flood_limits and call.method in FLOOD_METHODS:
             self._check_flood(call.params.get("chat_id"))
         return handler(call)
+
+    def _raise_injected(self, method: str) -> None:
+        for injection in self._injections:
+            if injection.times > 0 and injection.method == method.lower():
+                injection.times -= 1
+                raise injection.error
+        self._injections = [i for i in self._injections if i.times > 0]
 
     def _check_flood(self, chat_id: Any) -> None:
         now = time.monotonic()
@@ -451,7 +573,7 @@ class FakeTelegram:
         stored = self.files.get(str(call.params.get("file_id", "")))
         if stored is None:
             raise _bad("invalid file_id")
-        if len(stored.data) > MAX_DOWNLOAD:
+        if stored.size > MAX_DOWNLOAD:
             raise _bad("file is too big")
         return {**stored.as_dict(), "file_path": stored.file_path}
 
@@ -460,7 +582,7 @@ class FakeTelegram:
     def _api_sendMessage(self, call: _Call) -> dict[str, Any]:
         chat_id = self._known_chat(call)
         raw = str(call.params.get("text", ""))
-        text, marks = _parse_entities(raw, call.params.get("parse_mode"))
+        text, marks = _entities(raw, call.params.get("parse_mode"))
         if not text.strip():
             raise _bad("message text is empty")
         if len(text) > MAX_TEXT:
@@ -469,35 +591,39 @@ class FakeTelegram:
 
     def _api_sendPhoto(self, call: _Call) -> dict[str, Any]:
         chat_id = self._known_chat(call)
-        _, data = self._input_file(call, "photo")
-        content = {"photo": self._photo_sizes(data)}
-        return self._send_media(call, chat_id, content, data)
+        upload = self._input_file(call, "photo")
+        content = {"photo": self._photo_sizes(upload)}
+        return self._send_media(call, chat_id, content, upload.data)
 
     def _api_sendVideo(self, call: _Call) -> dict[str, Any]:
+        at = time.monotonic()
         chat_id = self._known_chat(call)
-        filename, data = self._input_file(call, "video")
-        stored = self._new_file("videos", filename or "video.mp4", data)
-        video = {**stored.as_dict(), "mime_type": _mime(filename, "video/mp4"),
+        upload = self._input_file(call, "video")
+        stored = self._new_file("videos", upload.filename or "video.mp4", upload)
+        video = {**stored.as_dict(), "mime_type": _mime(upload.filename, "video/mp4"),
                  **{key: int(call.params.get(key) or value)
                     for key, value in DEFAULT_VIDEO.items()}}
-        if filename:
-            video["file_name"] = filename
-        return self._send_media(call, chat_id, {"video": video}, data)
+        if upload.filename:
+            video["file_name"] = upload.filename
+        message = self._send_media(call, chat_id, {"video": video}, upload.data)
+        self.deliveries.append(Delivery(chat_id, str(message.get("caption", "")), at,
+                                        upload.size))
+        return message
 
     def _api_sendDocument(self, call: _Call) -> dict[str, Any]:
         chat_id = self._known_chat(call)
-        filename, data = self._input_file(call, "document")
-        name = filename or "document"
-        stored = self._new_file("documents", name, data)
+        upload = self._input_file(call, "document")
+        name = upload.filename or "document"
+        stored = self._new_file("documents", name, upload)
         document = {**stored.as_dict(), "file_name": name,
                     "mime_type": _mime(name, "application/octet-stream")}
-        return self._send_media(call, chat_id, {"document": document}, data)
+        return self._send_media(call, chat_id, {"document": document}, upload.data)
 
     def _send_media(self, call: _Call, chat_id: int, content: dict[str, Any],
-                    data: bytes) -> dict[str, Any]:
+                    data: bytes | None) -> dict[str, Any]:
         signature: tuple[str, tuple[Any, ...]] = ("", ())
         if call.params.get("caption") is not None:
-            caption, marks = _parse_entities(str(call.params["caption"]),
+            caption, marks = _entities(str(call.params["caption"]),
                                              call.params.get("parse_mode"))
             if len(caption) > MAX_CAPTION:
                 raise _bad("message caption is too long")
@@ -529,7 +655,7 @@ class FakeTelegram:
             return None
         raise _bad("message to be replied not found")
 
-    def _input_file(self, call: _Call, name: str) -> tuple[str, bytes]:
+    def _input_file(self, call: _Call, name: str) -> Upload:
         if name in call.files:
             return call.files[name]
         value = call.params.get(name)
@@ -541,7 +667,7 @@ class FakeTelegram:
         stored = self.files.get(value)
         if stored is None:
             raise _bad("wrong file identifier/HTTP URL specified")
-        return stored.file_path.rsplit("/", 1)[-1], stored.data
+        return Upload(stored.file_path.rsplit("/", 1)[-1], stored.size, stored.data)
 
     # ------------------------------------------------------------------ API: editing, deleting
 
@@ -550,7 +676,7 @@ class FakeTelegram:
         if "text" not in message:
             raise _bad("there is no text in the message to edit")
         raw = str(call.params.get("text", ""))
-        text, marks = _parse_entities(raw, call.params.get("parse_mode"))
+        text, marks = _entities(raw, call.params.get("parse_mode"))
         if not text.strip():
             raise _bad("message text is empty")
         if len(text) > MAX_TEXT:
@@ -562,7 +688,7 @@ class FakeTelegram:
         if not any(key in message for key in _MEDIA_KEYS):
             raise _bad("there is no caption in the message to edit")
         raw = call.params.get("caption")
-        caption, marks = _parse_entities(str(raw or ""), call.params.get("parse_mode"))
+        caption, marks = _entities(str(raw or ""), call.params.get("parse_mode"))
         if len(caption) > MAX_CAPTION:
             raise _bad("message caption is too long")
         return self._apply_edit(call, message, "caption", (caption, marks))
@@ -671,25 +797,30 @@ class FakeTelegram:
         self._updates.append({"update_id": next(self._update_ids), kind: payload})
         self._updates_event.set()
 
-    def _new_file(self, folder: str, filename: str, data: bytes) -> StoredFile:
+    def _new_file(self, folder: str, filename: str, upload: Upload) -> StoredFile:
         number = next(self._file_ids)
         extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
         stored = StoredFile(file_id=f"{folder[:2].upper()}AC{number:08d}fakeFileId",
                             file_unique_id=f"AQAD{number:08d}",
-                            file_path=f"{folder}/file_{number}.{extension}", data=data)
+                            file_path=f"{folder}/file_{number}.{extension}", data=upload.data,
+                            size=upload.size)
         self.files[stored.file_id] = stored
         self._paths[stored.file_path] = stored
         return stored
 
-    def _photo_sizes(self, data: bytes) -> list[dict[str, Any]]:
-        width, height = _image_size(data) or (1280, 720)
+    def _photo_sizes(self, upload: Upload) -> list[dict[str, Any]]:
+        width, height = _image_size(upload.data or b"") or (1280, 720)
         scale = min(1.0, 320 / max(width, height, 1))
         sizes = [(max(1, round(width * scale)), max(1, round(height * scale))), (width, height)]
-        return [{**self._new_file("photos", "photo.jpg", data).as_dict(), "width": w,
+        return [{**self._new_file("photos", "photo.jpg", upload).as_dict(), "width": w,
                  "height": h} for w, h in sizes]
 
 
 # ---------------------------------------------------------------------- helpers: values
+
+
+def _answer(error: ApiError) -> web.Response:
+    return web.json_response(error.payload(), status=error.code)
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:
@@ -776,190 +907,3 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return int(width), int(height)
         i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
     return None
-
-
-# ---------------------------------------------------------------------- helpers: parse_mode
-
-_HTML_TAGS = frozenset({
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-    "code", "pre", "blockquote", "tg-emoji",
-})
-_TAG_RE = re.compile(r"<(/?)([^\s>/]*)([^>]*)>")
-_MD2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_Parsed = tuple[str, tuple[Any, ...]]
-
-
-def _parse_entities(text: str, parse_mode: Any) -> _Parsed:
-    """Plain text and an entity signature, or Telegram's "can't parse entities" error."""
-    mode = str(parse_mode or "").lower()
-    if mode == "html":
-        return _parse_html(text)
-    if mode == "markdownv2":
-        return _parse_markdown_v2(text)
-    if mode == "markdown":
-        return _parse_markdown(text)
-    if mode:
-        raise _bad("unsupported parse_mode")
-    return text, ()
-
-
-def _entity_error(text: str, index: int, problem: str) -> ApiError:
-    offset = len(text[:index].encode())
-    return _bad(f"can't parse entities: {problem.format(offset=offset)}")
-
-
-def _parse_html(text: str) -> _Parsed:
-    plain: list[str] = []
-    marks: list[tuple[str, int]] = []
-    stack: list[str] = []
-    size = pos = 0
-    while (start := text.find("<", pos)) >= 0:
-        chunk = html.unescape(text[pos:start])
-        plain.append(chunk)
-        size += len(chunk)
-        match = _TAG_RE.match(text, start)
-        if match is None:
-            raise _entity_error(text, start, "Unclosed start tag at byte offset {offset}")
-        _check_html_tag(text, start, match, stack)
-        marks.append((match[0], size))
-        pos = match.end()
-    if stack:
-        raise _bad(f'can\'t parse entities: Can\'t find end tag corresponding to start tag '
-                   f'"{stack[-1]}"')
-    plain.append(html.unescape(text[pos:]))
-    return "".join(plain), tuple(marks)
-
-
-def _check_html_tag(text: str, start: int, match: re.Match[str], stack: list[str]) -> None:
-    closing, name = match[1] == "/", match[2].lower()
-    if name not in _HTML_TAGS:
-        kind = "end" if closing else "start"
-        raise _entity_error(text, start, f'Unsupported {kind} tag "{name}" at byte offset '
-                                         '{offset}')
-    if not closing:
-        stack.append(name)
-    elif stack and stack[-1] == name:
-        stack.pop()
-    else:
-        expected = f', expected "</{stack[-1]}>", found "</{name}>"' if stack else ""
-        raise _entity_error(text, start, "Unmatched end tag at byte offset {offset}" + expected)
-
-
-@dataclass
-class _Md2State:
-    text: str
-    plain: list[str] = field(default_factory=list)
-    marks: list[tuple[str, int]] = field(default_factory=list)
-    stack: list[tuple[str, int]] = field(default_factory=list)
-    i: int = 0
-
-    def emit(self, chars: str) -> None:
-        self.plain.append(chars)
-
-    def toggle(self, token: str) -> None:
-        self.marks.append((token, len(self.plain)))
-        if self.stack and self.stack[-1][0] == token:
-            self.stack.pop()
-        elif any(open_token == token for open_token, _ in self.stack):
-            raise _entity_error(self.text, self.i,
-                                f"Can't find end of {token} entity at byte offset {{offset}}")
-        else:
-            self.stack.append((token, self.i))
-        self.i += len(token)
-
-
-def _parse_markdown_v2(text: str) -> _Parsed:
-    state = _Md2State(text)
-    while state.i < len(text):
-        top = state.stack[-1][0] if state.stack else ""
-        if top in ("`", "```"):
-            _md2_code_step(state, top)
-        else:
-            _md2_step(state)
-    if state.stack:
-        token, index = state.stack[-1]
-        raise _entity_error(text, index, f"Can't find end of {token} entity at byte offset "
-                                         "{offset}")
-    return "".join(state.plain), tuple(state.marks)
-
-
-def _md2_code_step(state: _Md2State, top: str) -> None:
-    text, i = state.text, state.i
-    if text[i] == "\\" and i + 1 < len(text):
-        state.emit(text[i + 1])
-        state.i += 2
-    elif text.startswith(top, i):
-        state.toggle(top)
-    else:
-        state.emit(text[i])
-        state.i += 1
-
-
-def _md2_step(state: _Md2State) -> None:
-    text, i = state.text, state.i
-    char = text[i]
-    if char == "\\" and i + 1 < len(text):
-        state.emit(text[i + 1])
-        state.i += 2
-        return
-    for token in ("```", "||", "__", "*", "_", "~", "`"):
-        if text.startswith(token, i):
-            state.toggle(token)
-            if token == "```" and state.stack and state.stack[-1][0] == "```":
-                language = re.match(r"[^\s`]*\n", text[state.i:])
-                state.i += language.end() if language else 0
-            return
-    if char == ">" and (i == 0 or text[i - 1] == "\n"):
-        state.marks.append((">", len(state.plain)))
-        state.i += 1
-    elif char == "[" or text.startswith("![", i):
-        state.stack.append(("[", i))
-        state.marks.append(("[", len(state.plain)))
-        state.i += 1 if char == "[" else 2
-    elif char == "]" and state.stack and state.stack[-1][0] == "[":
-        _md2_close_link(state)
-    elif char in _MD2_RESERVED:
-        raise _entity_error(text, i, f"Character '{char}' is reserved and must be escaped "
-                                     "with the preceding '\\'")
-    else:
-        state.emit(char)
-        state.i += 1
-
-
-def _md2_close_link(state: _Md2State) -> None:
-    match = re.compile(r"\]\(((?:[^)\\]|\\.)*)\)").match(state.text, state.i)
-    if match is None:
-        _, index = state.stack[-1]
-        raise _entity_error(state.text, index, "Can't find end of a URL at byte offset {offset}")
-    state.stack.pop()
-    state.marks.append((match[1], len(state.plain)))
-    state.i = match.end()
-
-
-def _parse_markdown(text: str) -> _Parsed:
-    """Legacy Markdown: *bold*, _italic_, `code`, ```pre```, [text](url); no nesting."""
-    plain: list[str] = []
-    marks: list[tuple[str, int]] = []
-    i = 0
-    while i < len(text):
-        link = re.compile(r"\[([^\]]*)\]\(([^)]*)\)").match(text, i)
-        marker = "```" if text.startswith("```", i) else text[i]
-        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in "_*`[":
-            plain.append(text[i + 1])
-            i += 2
-        elif link is not None:
-            marks.append((link[2], len(plain)))
-            plain.append(link[1])
-            i = link.end()
-        elif marker in ("```", "*", "_", "`"):
-            end = text.find(marker, i + len(marker))
-            if end < 0:
-                raise _entity_error(text, i, "Can't find end of the entity starting at byte "
-                                             "offset {offset}")
-            marks.append((marker, len(plain)))
-            plain.append(text[i + len(marker):end])
-            i = end + len(marker)
-        else:
-            plain.append(text[i])
-            i += 1
-    return "".join(plain), tuple(marks)
