@@ -36,7 +36,7 @@ from bot.redact import RedactingFilter
 from bot.sim.config import SimConfig
 from bot.sim.server import FlowSimulator
 from bot.sim.session import SESSION_PATH
-from bot.sim.telegram import ApiError, FakeTelegram
+from bot.sim.telegram import FakeTelegram
 from storage.accounts import OPERATOR
 from tests.conftest import ADMIN, BEARER, PROXY_TOKEN, USER, make_settings
 from tests.harness import BotHarness
@@ -152,19 +152,6 @@ async def _answer(bot: BotHarness, user: int, text: str, **kwargs: Any) -> str:
     return bot.texts(chat)[-1]
 
 
-def _glitch_get_updates(fake: FakeTelegram) -> None:
-    """The next getUpdates answers 502 Bad Gateway (the fake has no injection of its own, so its
-    method table is patched for one call)."""
-    original = fake._methods["getupdates"]
-
-    def failing(call: Any) -> Any:
-        fake._methods["getupdates"] = original
-        raise ApiError(502, "Bad Gateway")
-
-    failing.__name__ = original.__name__  # the fake names the call after its handler
-    fake._methods["getupdates"] = failing
-
-
 async def _scenario(bot: BotHarness, sim: FlowSimulator, audit: Audit) -> None:
     fake = bot.telegram
     facts = audit.facts
@@ -195,7 +182,7 @@ async def _scenario(bot: BotHarness, sim: FlowSimulator, audit: Audit) -> None:
     fake.send_text(USER, "/image an answer nobody expects")
     await bot.wait_job(USER, lambda j: j.state.terminal and "nobody" in j.prompt, timeout=20)
     # Telegram itself glitches: PTB logs the polling error with its traceback.
-    _glitch_get_updates(fake)
+    fake.inject("getUpdates", 502, "Bad Gateway")
     await _answer(bot, USER, "/help")
     await bot.wait_text(USER, "What I can do")
 
