@@ -26,7 +26,7 @@ GEMINI_KEY = "AIzaSy-test-gemini-key-0123456789abcd"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.3, task_polls=1, bearer_token=BEARER,
+    simulator = FlowSimulator(SimConfig(latency=0.1, task_polls=1, bearer_token=BEARER,
                                         proxy_token=PROXY_TOKEN, gemini_api_key=GEMINI_KEY))
     await simulator.start()
     yield simulator
