@@ -139,3 +139,21 @@ async def test_options_flow_cannot_honour_are_refused_but_gemini_takes_them(  # 
     bot = await start_bot(provider="gemini")
     bot.telegram.send_text(USER, "/image a cat --res 1080p")
     assert "can't honour --res" in await bot.wait_text(USER, "honour")
+
+
+@pytest.mark.parametrize(("vertex", "setting", "model", "sentence"), [
+    (False, "gemini_video_model", "veo-3.1-fast-generate-preview",
+     "The video model veo-3.1-fast-generate-preview was retired by Google on 2026-10-22; the "
+     "operator should set GEMINI_VIDEO_MODEL=gemini-omni-1.1-flash."),
+    (True, "gemini_video_model", "veo-3.0-generate-001",
+     "The video model veo-3.0-generate-001 was retired by Google on 2026-06-30; the operator "
+     "should set GEMINI_VIDEO_MODEL=veo-3.1-fast-generate-001."),
+], ids=["developer-api", "vertex"])
+async def test_a_retired_model_fails_at_once_with_its_replacement(  # type: ignore[no-untyped-def]
+        start_bot, vertex: bool, setting: str, model: str, sentence: str) -> None:
+    bot: BotHarness = await start_bot(provider="gemini", gemini_vertex=vertex, **{setting: model})
+    bot.telegram.send_text(USER, "/video a dog")
+    job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
+    assert job.error_code == "model_retired" and job.task_id is None
+    assert sentence in await bot.wait_text(USER, "failed.")
+    assert bot.sim.log == []
