@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.jobs.model import ProviderName
 
 IdList = Annotated[frozenset[int], NoDecode]
+
+#: The Gemini defaults of the contract (rows of `bot.providers.catalog`, which tests keep in step):
+#: Omni on the Developer API; Veo 3.1 GA on Agent Platform, where the video model depends on it.
+GEMINI_IMAGE_MODEL = "gemini-3.1-flash-image"
+GEMINI_VIDEO_MODEL = "gemini-omni-1.1-flash"
+GEMINI_VERTEX_VIDEO_MODEL = "veo-3.1-fast-generate-001"
 
 
 class Settings(BaseSettings):
@@ -54,8 +60,9 @@ class Settings(BaseSettings):
     gemini_vertex: bool = False
     gemini_project: str | None = None
     gemini_location: str | None = None
-    gemini_image_model: str = "gemini-2.5-flash-image"
-    gemini_video_model: str = "veo-3.1-fast-generate-preview"
+    gemini_image_model: str = GEMINI_IMAGE_MODEL
+    #: empty means the default of the chosen API (see `_gemini_video_default`)
+    gemini_video_model: str = ""
     log_level: str = "INFO"
 
     @field_validator("daily_video_limit", "bot_secret_key", "gemini_api_key", "gemini_api_url",
@@ -63,6 +70,23 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("gemini_image_model", "gemini_video_model", mode="before")
+    @classmethod
+    def _model_name(cls, value: object) -> object:
+        """`models/x` or ` x ` name the model `x`; an empty value means the default."""
+        if isinstance(value, str):
+            return value.strip().rsplit("models/", 1)[-1]
+        return value
+
+    @model_validator(mode="after")
+    def _gemini_video_default(self) -> Settings:
+        if not self.gemini_image_model:
+            self.gemini_image_model = GEMINI_IMAGE_MODEL
+        if not self.gemini_video_model:
+            self.gemini_video_model = (GEMINI_VERTEX_VIDEO_MODEL if self.gemini_vertex
+                                       else GEMINI_VIDEO_MODEL)
+        return self
 
     @field_validator("allowed_user_ids", "admin_user_ids", mode="before")
     @classmethod

@@ -104,6 +104,12 @@ EN: dict[str, str] = {
                        "provider's link cannot be shared. Try a shorter or lower-resolution video.",
     "error_internal": "something went wrong inside the bot; the operator has the details.",
     "error_unknown": "something went wrong ({detail}). Please try again.",
+    "error_model_retired": "the model this bot is set to use was retired by Google ({detail}). "
+                           "The operator must set a current model.",
+    "model_retired_on": "the {kind} model {model} was retired by Google on {date}; the operator "
+                        "should set {variable}={replacement}.",
+    "model_retired_gone": "the {kind} model {model} is no longer available at Google; the "
+                          "operator should set {variable}={replacement}.",
     "option_missing_value": "The option {option} needs a value, e.g. --seed 42.",
     "option_bad_seed": "The seed must be a whole number from 0 to {max}, not “{value}”.",
     "option_bad_duration": "The duration must be a number of seconds, e.g. --dur 8, not "
@@ -231,6 +237,12 @@ VI: dict[str, str] = {
                        "giải thấp hơn.",
     "error_internal": "có lỗi bên trong bot; người quản lý có chi tiết.",
     "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
+    "error_model_retired": "mô hình mà bot đang dùng đã bị Google ngừng cung cấp ({detail}). "
+                           "Người quản lý cần đặt một mô hình hiện hành.",
+    "model_retired_on": "mô hình {kind} {model} đã bị Google ngừng cung cấp từ ngày {date}; "
+                        "người quản lý nên đặt {variable}={replacement}.",
+    "model_retired_gone": "mô hình {kind} {model} không còn được Google cung cấp; người quản lý "
+                          "nên đặt {variable}={replacement}.",
     "option_missing_value": "Tuỳ chọn {option} cần một giá trị, ví dụ --seed 42.",
     "option_bad_seed": "Seed phải là số nguyên từ 0 đến {max}, không phải “{value}”.",
     "option_bad_duration": "Thời lượng phải là số giây, ví dụ --dur 8, không phải “{value}”.",
@@ -298,11 +310,28 @@ def text(lang: str, key: str, **values: Any) -> str:
 
 def error_sentence(lang: str, code: str | None, detail: str | None) -> str:
     """One sentence for a stored failure code (the codes of `bot.jobs.errors`)."""
-    key = f"error_{code}"
-    if key not in EN:
-        key = "error_unknown"
-    sentence = text(lang, key, detail=(detail or "").strip().rstrip("."))
+    sentence = _retired_sentence(lang, detail) if code == "model_retired" else None
+    if sentence is None:
+        key = f"error_{code}"
+        if key not in EN:
+            key = "error_unknown"
+        sentence = text(lang, key, detail=(detail or "").strip().rstrip("."))
     return sentence[:1].upper() + sentence[1:]
+
+
+def _retired_sentence(lang: str, detail: str | None) -> str | None:
+    """The sentence of a `ModelRetired` detail (`model=… kind=… retired=… replacement=…
+    variable=…`); None when the detail does not hold them."""
+    fields = dict(part.split("=", 1) for part in (detail or "").split() if "=" in part)
+    if not {"model", "kind", "replacement", "variable"} <= fields.keys():
+        return None
+    kind_key = f"kind_{fields['kind']}"
+    kind = text(lang, kind_key) if kind_key in EN else fields["kind"]
+    values = {"kind": kind, "model": fields["model"], "variable": fields["variable"],
+              "replacement": fields["replacement"]}
+    if "retired" in fields:
+        return text(lang, "model_retired_on", date=fields["retired"], **values)
+    return text(lang, "model_retired_gone", **values)
 
 
 def duration(seconds: float) -> str:

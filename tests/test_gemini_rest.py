@@ -1,5 +1,5 @@
-"""DeveloperRest (our own `:predictLongRunning` / `:predict` calls) on `httpx.MockTransport`:
-where it sends, with which key, and what Google's documented error bodies become."""
+"""Our own Interactions API calls on `httpx.MockTransport`: where they go, with which key, and what
+Google's documented error bodies become."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ from bot.jobs.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.providers.gemini.rest import DEVELOPER_ROOT, DeveloperRest
+from bot.providers.gemini.errors import status_map
+from bot.providers.gemini.interactions import (
+    DEVELOPER_ROOT,
+    Interactions,
+    agent_platform_base,
+    developer_base,
+    key_auth,
+)
 from bot.redact import fingerprint
 
 KEY = "AIzaUnit-rest-key-0123456789abcdef"
@@ -55,11 +62,17 @@ PER_DAY = quota("PerDay", "generate_requests_per_model_per_day")
 PER_MINUTE = quota("PerMinute", "generate_requests_per_model")
 
 
-async def call(handler: Handler, *, base_url: str | None = BASE, model: str = "veo-unit",
-               method: str = "predictLongRunning") -> Any:
+BODY = {"model": "gemini-omni-1.1-flash", "input": "a cat", "background": True}
+
+
+def client(http: httpx.AsyncClient, base_url: str | None = BASE) -> Interactions:
+    return Interactions(http=http, base=developer_base(base_url), auth=key_auth(KEY),
+                        status_map=status_map(credential=fingerprint(KEY)), timeout=12.5)
+
+
+async def call(handler: Handler, *, base_url: str | None = BASE) -> Any:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        rest = DeveloperRest(http=http, api_key=KEY, base_url=base_url, timeout=12.5)
-        return await rest.call(model, method, {"instances": [{"prompt": "a cat"}]})
+        return await client(http, base_url).create(BODY)
 
 
 async def refused(answer: httpx.Response) -> UpstreamError:
@@ -68,37 +81,61 @@ async def refused(answer: httpx.Response) -> UpstreamError:
     return caught.value
 
 
-async def test_a_call_posts_the_body_with_the_key_header() -> None:
+async def test_a_create_posts_the_body_with_the_key_header() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"name": "models/veo-unit/operations/op1"})
+        return httpx.Response(200, json={"id": "v1_abc", "status": "in_progress"})
 
-    assert await call(handler) == {"name": "models/veo-unit/operations/op1"}
+    assert await call(handler) == {"id": "v1_abc", "status": "in_progress"}
     [request] = seen
-    assert (request.method, str(request.url)) == (
-        "POST", "https://gemini.test/v1beta/models/veo-unit:predictLongRunning")
+    assert (request.method, str(request.url)) == ("POST", "https://gemini.test/v1beta/interactions")
     assert request.headers["x-goog-api-key"] == KEY and "authorization" not in request.headers
-    assert json.loads(request.content) == {"instances": [{"prompt": "a cat"}]}
+    assert json.loads(request.content) == BODY
     assert request.extensions["timeout"]["read"] == 12.5
 
 
-@pytest.mark.parametrize(("base_url", "model", "url"), [
-    (None, "imagen-unit", f"{DEVELOPER_ROOT}/v1beta/models/imagen-unit:predict"),
-    ("https://gemini.test", "models/imagen-unit",
-     "https://gemini.test/v1beta/models/imagen-unit:predict"),
+@pytest.mark.parametrize(("base_url", "url"), [
+    (None, f"{DEVELOPER_ROOT}/v1beta/interactions"),
+    ("https://gemini.test/", "https://gemini.test/v1beta/interactions"),
 ])
-async def test_the_url_is_built_from_root_and_model(base_url: str | None, model: str,
-                                                    url: str) -> None:
+async def test_the_url_is_built_from_the_root(base_url: str | None, url: str) -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
         return httpx.Response(200, json={})
 
-    await call(handler, base_url=base_url, model=model, method="predict")
+    await call(handler, base_url=base_url)
     assert seen == [url]
+
+
+async def test_a_get_names_the_interaction_in_the_path() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "v1 a/b", "status": "queued"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        await client(http).get("v1 a/b")
+    [request] = seen
+    assert request.method == "GET" and request.content == b""
+    assert request.url.raw_path == b"/v1beta/interactions/v1%20a%2Fb"
+    assert request.headers["x-goog-api-key"] == KEY
+
+
+@pytest.mark.parametrize(("project", "location", "base"), [
+    (None, None, "https://aiplatform.googleapis.com/v1beta1"),
+    ("proj", None, "https://aiplatform.googleapis.com/v1beta1"),
+    ("proj", "us-central1",
+     "https://aiplatform.googleapis.com/v1beta1/projects/proj/locations/us-central1"),
+])
+def test_agent_platform_base_follows_the_sdk(project: str | None, location: str | None,
+                                             base: str) -> None:
+    assert agent_platform_base("https://aiplatform.googleapis.com/", "v1beta1", project,
+                               location) == base
 
 
 async def test_an_invalid_key_is_auth_expired_naming_the_key_by_fingerprint() -> None:
@@ -143,7 +180,8 @@ async def test_a_retry_after_header_wins_over_the_retry_delay() -> None:
      RequestRejected),
     (403, google_error(403, "PERMISSION_DENIED", "The caller does not have permission"),
      AccessDenied),
-    (404, google_error(404, "NOT_FOUND", "models/veo-unit is not found"), RequestRejected),
+    (404, google_error(404, "NOT_FOUND", "models/omni-unit is not found"), RequestRejected),
+    (400, google_error(400, "INVALID_ARGUMENT", "Interaction v1_x not found."), RequestRejected),
     (500, google_error(500, "INTERNAL", "An internal error has occurred."),
      UpstreamUnavailable),
     (503, google_error(503, "UNAVAILABLE", "The model is overloaded."), UpstreamUnavailable),

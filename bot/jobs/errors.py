@@ -16,7 +16,8 @@
         ├── TimedOut              a submission or render passed its cap (raised by the engine)
         ├── Interrupted           a crash hit during a submission (raised by the engine)
         ├── ResultLost            a finished result kept between steps is gone
-        └── ResultTooLarge        the result is larger than the upload limit (carries `url`)
+        ├── ResultTooLarge        the result is larger than the upload limit (carries `url`)
+        └── ModelRetired          the configured model was retired (carries model, replacement)
 
 Each upstream's package (`bot.providers.<name>.errors`) is the only place that knows what its
 status codes and bodies mean; it maps them into these classes, so the engine handles every
@@ -51,6 +52,7 @@ class ErrorCode(StrEnum):
     INTERRUPTED = "interrupted"  #: a crash hit during a submission; not resubmitted
     LOST = "lost"  #: the result file vanished and could not be fetched again
     DELIVERY_FAILED = "delivery_failed"  #: the chat would not take the result
+    MODEL_RETIRED = "model_retired"  #: the configured model was retired by its upstream
     INTERNAL = "internal"  #: a bug of ours (logged with its traceback)
 
 
@@ -195,6 +197,34 @@ class ResultTooLarge(PermanentError):
         super().__init__(message)
         self.url = url
         self.size = size
+
+
+class ModelRetired(PermanentError):
+    """Raised before any upstream call when the configured model is one the upstream retired
+    (the model catalog knows when and what replaces it), or when the upstream answers that the
+    model is no longer available.
+
+    `detail` (what the engine stores) carries the fields the user's sentence is made from, as
+    `model=… kind=… retired=… replacement=… variable=…` (`bot.texts.error_sentence` reads them).
+    """
+
+    code = ErrorCode.MODEL_RETIRED
+
+    def __init__(self, message: str, *, model: str, kind: str, variable: str, replacement: str,
+                 retired_on: str | None = None, **common: Any) -> None:
+        super().__init__(message, **common)
+        self.model = model
+        self.kind = kind  #: "image" or "video"
+        self.variable = variable  #: the setting to change, e.g. GEMINI_VIDEO_MODEL
+        self.replacement = replacement
+        self.retired_on = retired_on  #: ISO date; None when the upstream did not say
+
+    @property
+    def detail(self) -> str:
+        fields = {"model": self.model, "kind": self.kind, "retired": self.retired_on,
+                  "replacement": self.replacement, "variable": self.variable}
+        return " ".join(f"{name}={value}" for name, value in fields.items()
+                        if value and " " not in value)
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -1,4 +1,5 @@
-"""Google's official API: Gemini image models and Veo, on the Developer API or Agent Platform."""
+"""Google's official API: Gemini image models, Omni videos (Interactions API) and Veo 3.1 on
+Agent Platform."""
 
 from __future__ import annotations
 

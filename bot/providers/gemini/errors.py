@@ -88,6 +88,11 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
     return RequestRejected(text, **common)
 
 
+def is_gone(exc: UpstreamError) -> bool:
+    """Google's answer for a retired model: 404 "models/… is no longer available"."""
+    return exc.status == 404 and "no longer available" in str(exc).lower()
+
+
 def is_safety_message(message: str) -> bool:
     lowered = message.lower()
     return any(marker in lowered for marker in SAFETY_MARKERS)

@@ -3,8 +3,9 @@
 The Gemini API has no media ids: a picture travels inline with each request. So the provider names
 a picture by its content, `gemini-image:<sha256>.<ext>`, and keeps the bytes under `media_dir`;
 the engine stores that handle (TEXT) as `media_id` / `reference_media_id` exactly like a Flow
-mediaId. Vertex AI returns a finished video inline (base64 in the operation): it is parked here as
-`gemini-video:<hex>.mp4` until `download` copies it to the job's file.
+mediaId. A finished video that comes inline (Veo on Agent Platform; Omni whenever its poll answers
+with `data`) is parked here as `gemini-video:<hex>.mp4` until `download` copies it to the job's
+file.
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """`GeminiProvider`: the provider interface spoken through Google's official Gemini API.
 
-google-genai 3.x (`client.aio`) carries every call on Vertex AI (`vertex=True`: express mode with
-an API key, or a project and location), and on the Developer API (an AI Studio key) every call but
-the two it refuses there: `:predictLongRunning` (Veo) and Imagen `:predict`, which
-`bot.providers.gemini.rest` sends itself. The SDK runs on the app's httpx client, so there is one
-HTTP stack, no hidden SDK retries (ours decide), and transport errors are plain httpx errors.
+Videos: Gemini Omni through the Interactions API, which we speak as REST ourselves
+(`bot.providers.gemini.interactions`), on the Developer API or Agent Platform; Veo 3.1 on Agent
+Platform (`GEMINI_VERTEX=true`) through google-genai's `generate_videos` (`:predictLongRunning`,
+polled with `:fetchPredictOperation`). Images: a Gemini image model's `generateContent` through
+google-genai. The SDK runs on the app's httpx client with no `retry_options`: its tenacity policy
+is then one attempt (`retry_args(None)`), and since it is handed an httpx client it never takes
+its aiohttp path (whose connection errors it would resend). So retries are ours alone.
 
-Handles the engine saves: a video's `task_id` is the operation name; an image's `task_id` and
-`media_id` are `gemini-image:<sha256>.<ext>`, a file under `media_dir` (see `gemini_media`).
+A model the catalog (`bot.providers.catalog`) knows is retired fails the job before any request.
+
+Handles the engine saves: an Omni video's `task_id` is the interaction id (render
+`{"interaction": id}`), a Veo video's the operation name (render `{"name": …}`); an image's
+`task_id` and `media_id` are `gemini-image:<sha256>.<ext>`, a file under `media_dir`.
 """
 
 from __future__ import annotations
@@ -44,59 +49,71 @@ from bot.jobs.provider import (
     RenderStatus,
 )
 from bot.jobs.retry import RetryPolicy, with_retries
+from bot.providers import catalog
+from bot.providers.catalog import Api, Kind, Platform
 from bot.providers.gemini import protocol
-from bot.providers.gemini.errors import UPSTREAM, status_map, to_upstream
+from bot.providers.gemini.errors import UPSTREAM, is_gone, status_map, to_upstream
+from bot.providers.gemini.interactions import (
+    DEVELOPER_ROOT,
+    DEVELOPER_VERSION,
+    Interactions,
+    agent_platform_base,
+    developer_base,
+    key_auth,
+)
 from bot.providers.gemini.media import MediaStore, StoredImage, copy_capped
-from bot.providers.gemini.rest import DEVELOPER_ROOT, DEVELOPER_VERSION, DeveloperRest
 from bot.providers.http import download_capped
 from bot.redact import fingerprint, register_secret
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEFAULT_IMAGE_MODEL = "gemini-2.5-flash-image"
-DEFAULT_VIDEO_MODEL = "veo-3.1-fast-generate-preview"
-#: Errors of one operation poll that are the account's, not the operation's: they stop the batch.
+DEFAULT_IMAGE_MODEL = catalog.DEFAULT_IMAGE
+#: Errors of one render poll that are the account's, not the render's: they stop the batch.
 _ACCOUNT_ERRORS = (AuthExpired, AccessDenied, QuotaExhausted)
 
 
 class GeminiProvider:
-    """Images with a Gemini image model (or Imagen), videos with Veo, through google-genai."""
+    """Images with a Gemini image model, videos with Omni (or Veo on Agent Platform)."""
 
     name = ProviderName.GEMINI
     supported_options: frozenset[str]
     image_options: frozenset[str]
-    shareable_links = False  # a file URI needs the API key; a Vertex video is a local file
+    shareable_links = False  # a file URI needs the API key; an inline video is a local file
 
     def __init__(
         self, *, api_key: str | None, media_dir: Path, http: httpx.AsyncClient,
         base_url: str | None = None, vertex: bool = False, project: str | None = None,
         location: str | None = None, image_model: str = DEFAULT_IMAGE_MODEL,
-        video_model: str = DEFAULT_VIDEO_MODEL, timeout: float = 60.0,
+        video_model: str | None = None, timeout: float = 60.0,
         retry: RetryPolicy | None = None, poll_concurrency: int = 8,
     ) -> None:
         register_secret(api_key)
         self._key_print = fingerprint(api_key) if api_key else None
-        self._video_options = (protocol.VERTEX_VIDEO_OPTIONS if vertex
-                               else protocol.VIDEO_OPTIONS)
-        self.supported_options = self._video_options
-        self.image_options = (frozenset() if protocol.is_imagen(image_model)
-                              else protocol.IMAGE_OPTIONS)
-        self._image_model = image_model
-        self._video_model = video_model
+        self._platform = catalog.gemini_platform(vertex)
+        self._image_model = catalog.normalized(image_model)
+        self._video_model = catalog.normalized(
+            video_model or catalog.default_model(Kind.VIDEO, self._platform))
+        self._video_info = catalog.lookup("gemini", self._video_model)
+        self._video_api = catalog.video_api(self._video_model)
+        image_info = catalog.lookup("gemini", self._image_model)
+        self.supported_options = (self._video_info.options if self._video_info else
+                                  catalog.OMNI_OPTIONS if self._video_api is Api.INTERACTIONS
+                                  else catalog.VEO_OPTIONS)
+        self.image_options = image_info.options if image_info else catalog.IMAGE_OPTIONS
         self._retry = retry or RetryPolicy()
         self._media = MediaStore(media_dir)
         self._http = http
         self._api_key = api_key
         self._base_url = base_url.rstrip("/") if base_url else None
+        self._timeout = timeout
         self._poll_slots = asyncio.Semaphore(poll_concurrency)
         options = types.HttpOptions(
             base_url=base_url, timeout=int(timeout * 1000), httpx_async_client=http,
             api_version=None if vertex else DEVELOPER_VERSION)
         self._client, self._unusable = _sdk_client(
             vertex=vertex, api_key=api_key, project=project, location=location, options=options)
-        self._rest = None if vertex else DeveloperRest(http=http, api_key=api_key or "",
-                                                       base_url=base_url, timeout=timeout)
+        self._interactions = self._interactions_client()
 
     @property
     def _sdk(self) -> AsyncClient:
@@ -116,28 +133,37 @@ class GeminiProvider:
         return await self._media.put_image(data)
 
     async def submit(self, request: GenerationRequest) -> str:
-        imagen = request.kind is JobKind.IMAGE and protocol.is_imagen(self._image_model)
-        protocol.refuse_unsupported(request, video_options=self._video_options, imagen=imagen)
-        if request.kind is JobKind.IMAGE:
-            picture = await self._call("image generation", lambda: self._picture(request),
-                                       idempotent=False)
+        kind = Kind.IMAGE if request.kind is JobKind.IMAGE else Kind.VIDEO
+        self._refuse_retired(kind)  # before anything is sent
+        protocol.refuse_unsupported(request, video_options=self.supported_options,
+                                    image_options=self.image_options)
+        if kind is Kind.IMAGE:
+            picture = await self._paid("image generation", kind, lambda: self._picture(request))
             return await self._media.put_image(picture.data)
-        image = await self._reference(request)
-        name = await self._call("video submission", lambda: self._start_video(request, image),
-                                idempotent=False)
-        logger.info("gemini: video operation %s started", name)
-        return name
+        pictures = await self._pictures(request)
+        protocol.refuse_values(request.options, self._video_model, self._video_info)
+        if self._video_api is Api.INTERACTIONS:
+            return await self._start_interaction(request, pictures)
+        if self._video_api is Api.PREDICT_LONG_RUNNING and self._platform is \
+                Platform.AGENT_PLATFORM:
+            return await self._start_veo(request, pictures)
+        why = ("no Veo is left on the Gemini Developer API"
+               if self._video_api is Api.PREDICT_LONG_RUNNING else "it makes no videos")
+        default = catalog.default_model(Kind.VIDEO, self._platform)
+        raise RequestRejected(f"the video model {self._video_model} cannot be called here "
+                              f"({why}); the operator should set GEMINI_VIDEO_MODEL={default}")
 
     async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
         if kind is not JobKind.IMAGE:
-            return Accepted(render=[{"name": task_id}])
+            key = "name" if "/operations/" in task_id else "interaction"
+            return Accepted(render=[{key: task_id}])
         stored = await self._media.image(task_id)
         if stored is None:
             raise ResultLost("the finished image is no longer on disk")
         return Accepted(media_id=task_id, image_bytes=stored.data)
 
     async def check(self, renders: Sequence[dict[str, Any]]) -> list[RenderStatus]:
-        """Polls each operation (there is no batch endpoint), at most `poll_concurrency` at once."""
+        """Polls each render (there is no batch endpoint), at most `poll_concurrency` at once."""
         results = await asyncio.gather(*(self._check_one(entry) for entry in renders),
                                        return_exceptions=True)
         return _settle(results)
@@ -154,77 +180,123 @@ class GeminiProvider:
         parked = self._media.video_path(url)
         if parked is not None:
             return await self._copy_parked(parked, url, dest, max_bytes)
-        if not (url.startswith(("https://", "http://")) and "/files/" in url):
-            raise BadResponse("the video's address is not a Gemini file")
+        source = self._file_source(url)
         return await self._call("video download",
-                                lambda: self._download_once(url, dest, max_bytes))
+                                lambda: self._download_once(url, source, dest, max_bytes))
+
+    # models
+
+    def _refuse_retired(self, kind: Kind) -> None:
+        """A retired model fails the job at once, naming the date and the replacement."""
+        model = self._image_model if kind is Kind.IMAGE else self._video_model
+        found = catalog.problem("gemini", model, kind, self._platform,
+                                catalog.gemini_variable(kind))
+        if found is None:
+            return
+        if found.retired_on is not None:
+            raise catalog.retired_error(found)
+        raise RequestRejected(found.sentence)
+
+    async def _paid(self, what: str, kind: Kind, call: Callable[[], Awaitable[T]]) -> T:
+        """A call that costs money: never repeated after an unclear failure; Google's "no longer
+        available" names the model as retired."""
+        try:
+            return await self._call(what, call, idempotent=False)
+        except RequestRejected as exc:
+            if not is_gone(exc):
+                raise
+            model = self._image_model if kind is Kind.IMAGE else self._video_model
+            raise catalog.gone_error(model, kind, self._platform,
+                                     catalog.gemini_variable(kind)) from exc
 
     # images
 
     async def _picture(self, request: GenerationRequest) -> protocol.Picture:
-        model, aspect = self._image_model, protocol.ASPECT_RATIO[request.aspect]
-        if not protocol.is_imagen(model):
-            config = types.GenerateContentConfig(
-                response_modalities=["IMAGE"], image_config=types.ImageConfig(aspect_ratio=aspect),
-                seed=request.options.seed)
-            answer = await self._sdk.models.generate_content(
-                model=model, contents=request.prompt, config=config)
-            return protocol.picture_from_content(answer)
-        if self._rest is not None:
-            body = protocol.predict_body(request.prompt, request.aspect)
-            return protocol.picture_from_predictions(await self._rest.call(model, "predict", body))
-        images = await self._sdk.models.generate_images(
-            model=model, prompt=request.prompt,
-            config=types.GenerateImagesConfig(number_of_images=1, aspect_ratio=aspect))
-        return protocol.picture_from_imagen(images)
+        config = types.GenerateContentConfig(
+            response_modalities=["IMAGE"],
+            image_config=types.ImageConfig(aspect_ratio=protocol.ASPECT_RATIO[request.aspect]),
+            seed=request.options.seed)
+        answer = await self._sdk.models.generate_content(
+            model=self._image_model, contents=request.prompt, config=config)
+        return protocol.picture_from_content(answer)
 
     # videos
 
-    async def _reference(self, request: GenerationRequest) -> StoredImage | None:
+    async def _pictures(self, request: GenerationRequest) -> list[StoredImage]:
+        """The job's pictures (today at most its one reference image), read from disk."""
         handle = request.reference_media_id
         if request.kind is JobKind.VIDEO and handle is None:
-            return None
+            return []
         if handle is None or not self._media.is_image(handle):
             raise RequestRejected("this picture was not made or sent through the Gemini provider; "
                                   "please send the picture itself")
         image = await self._media.image(handle)
         if image is None:
             raise RequestRejected("this picture is no longer kept; please send it again")
-        return image
+        return [image]
 
-    async def _start_video(self, request: GenerationRequest, image: StoredImage | None) -> str:
-        if self._rest is not None:
-            body = protocol.predict_body(request.prompt, request.aspect, image, request.options)
-            answer = await self._rest.call(self._video_model, "predictLongRunning", body)
-            return protocol.operation_name(answer)
-        source = types.GenerateVideosSource(
-            prompt=request.prompt,
-            image=types.Image(image_bytes=image.data, mime_type=image.mime) if image else None)
-        operation = await self._sdk.models.generate_videos(
-            model=self._video_model, source=source,
-            config=protocol.video_config(request.aspect, request.options))
+    async def _start_interaction(self, request: GenerationRequest,
+                                 pictures: Sequence[StoredImage]) -> str:
+        delivery = (protocol.Delivery.INLINE if self._platform is Platform.AGENT_PLATFORM
+                    else protocol.Delivery.URI)  # Agent Platform sends a uri only to a bucket
+        body = protocol.interaction_body(model=self._video_model, prompt=request.prompt,
+                                         aspect=request.aspect, options=request.options,
+                                         pictures=pictures, delivery=delivery)
+        answer = await self._paid("video submission", Kind.VIDEO,
+                                  lambda: self._api().create(body))
+        interaction = protocol.interaction_id(answer)
+        logger.info("gemini: interaction %s started (%s)", interaction, self._video_model)
+        return interaction
+
+    async def _start_veo(self, request: GenerationRequest,
+                         pictures: Sequence[StoredImage]) -> str:
+        source, config = protocol.veo_request(request.prompt, request.aspect, request.options,
+                                              pictures)
+
+        async def start() -> types.GenerateVideosOperation:
+            return await self._sdk.models.generate_videos(model=self._video_model,
+                                                          source=source, config=config)
+
+        operation = await self._paid("video submission", Kind.VIDEO, start)
         if not operation.name:
             raise BadResponse("the video submission answer lacks the operation 'name'")
+        logger.info("gemini: video operation %s started", operation.name)
         return operation.name
 
     async def _check_one(self, entry: dict[str, Any]) -> RenderStatus:
-        name = entry.get("name")
-        if not isinstance(name, str) or not name:
-            return RenderStatus(RenderState.FAILED, error="malformed render entry")
-        async with self._poll_slots:
-            operation = await self._once(
-                lambda: self._sdk.operations.get(
-                    types.GenerateVideosOperation.model_validate({"name": name})))
-        seen = protocol.outcome(operation)
-        if seen.video is not None:  # Vertex AI answers the video inline: park it on disk
-            return RenderStatus(RenderState.DONE, url=await self._media.put_video(name, seen.video))
+        interaction, name = entry.get("interaction"), entry.get("name")
+        if isinstance(interaction, str) and interaction:
+            async with self._poll_slots:
+                answer = await self._once(lambda: self._api().get(interaction))
+            return await self._status(interaction, protocol.interaction_outcome(answer))
+        if isinstance(name, str) and name:
+            async with self._poll_slots:
+                operation = await self._once(
+                    lambda: self._sdk.operations.get(
+                        types.GenerateVideosOperation.model_validate({"name": name})))
+            return await self._status(name, protocol.outcome(operation))
+        return RenderStatus(RenderState.FAILED, error="malformed render entry")
+
+    async def _status(self, key: str, seen: protocol.Outcome) -> RenderStatus:
+        if seen.video is not None:  # an inline video: parked on disk until the download
+            return RenderStatus(RenderState.DONE, url=await self._media.put_video(key, seen.video))
         return RenderStatus(seen.state, url=seen.uri, error=seen.error)
 
-    async def _download_once(self, url: str, dest: Path, max_bytes: int) -> int:
-        """The file streamed to disk with the key; Google's root maps onto GEMINI_API_URL."""
-        source = url
-        if self._base_url and url.startswith(DEVELOPER_ROOT):
-            source = self._base_url + url.removeprefix(DEVELOPER_ROOT)
+    # files
+
+    def _file_source(self, url: str) -> str:
+        """Where a Gemini file is fetched: Google's root maps onto GEMINI_API_URL. The key goes
+        to Google's host (or GEMINI_API_URL) only, never to another host an answer names."""
+        if "/files/" not in url:
+            raise BadResponse("the video's address is not a Gemini API file")
+        if url.startswith(DEVELOPER_ROOT + "/"):
+            return self._base_url + url.removeprefix(DEVELOPER_ROOT) if self._base_url else url
+        if self._base_url and url.startswith(self._base_url + "/"):
+            return url
+        raise BadResponse("the video's address is not on the Gemini API's host")
+
+    async def _download_once(self, url: str, source: str, dest: Path, max_bytes: int) -> int:
+        """The file streamed to disk with the key."""
         try:
             return await self._once(lambda: download_capped(
                 self._http, source, dest, max_bytes=max_bytes, upstream=UPSTREAM,
@@ -239,6 +311,46 @@ class GeminiProvider:
         except FileNotFoundError as exc:
             dest.unlink(missing_ok=True)
             raise ResultLost("the finished video is no longer on disk") from exc
+
+    # plumbing
+
+    def _interactions_client(self) -> Interactions | None:
+        """The Interactions API where this deploy calls it: the Developer API with the key, or
+        Agent Platform where the SDK would call it (its root, version, project and location)
+        with the key (express mode) or a bearer token from the SDK's credentials."""
+        answers = status_map(credential=self._key_print)
+        if self._platform is Platform.DEVELOPER:
+            if not self._api_key:
+                return None
+            return Interactions(http=self._http, base=developer_base(self._base_url),
+                                auth=key_auth(self._api_key), status_map=answers,
+                                timeout=self._timeout)
+        if self._client is None:
+            return None
+        api = self._client._api_client  # the SDK's resolved endpoint and credentials
+        base = agent_platform_base(str(api._http_options.base_url or ""),
+                                   api._http_options.api_version or "", api.project, api.location)
+        auth = key_auth(api.api_key) if api.api_key else self._bearer
+        return Interactions(http=self._http, base=base, auth=auth, status_map=answers,
+                            timeout=self._timeout)
+
+    async def _bearer(self) -> dict[str, str]:
+        """An access token from the application default credentials, as the SDK gets one."""
+        if self._client is None:
+            raise AuthExpired(f"the Gemini provider is not configured: {self._unusable}")
+        try:
+            token = str(await self._client._api_client._async_access_token())
+        except (GoogleAuthError, RuntimeError, ValueError) as exc:
+            raise AuthExpired(f"Agent Platform credentials gave no token ({type(exc).__name__})"
+                              ) from exc
+        register_secret(token)
+        return {"Authorization": f"Bearer {token}"}
+
+    def _api(self) -> Interactions:
+        if self._interactions is None:
+            raise AuthExpired(f"the Gemini provider is not configured: {self._unusable}",
+                              credential=self._key_print)
+        return self._interactions
 
     async def _once(self, call: Callable[[], Awaitable[T]]) -> T:
         """One attempt, no retries (the poller's next tick, or `_call`'s loop, is the retry).
@@ -264,8 +376,9 @@ def _sdk_client(*, vertex: bool, api_key: str | None, project: str | None,
     try:
         return genai.Client(vertexai=vertex, api_key=api_key or None, project=project,
                             location=location, http_options=options), None
-    except (ValueError, GoogleAuthError) as exc:  # Vertex AI without a key, project or ADC
-        return None, f"Vertex AI needs GEMINI_API_KEY or GEMINI_PROJECT and credentials ({exc})"
+    except (ValueError, GoogleAuthError) as exc:  # Agent Platform without a key, project or ADC
+        return None, (f"Agent Platform needs GEMINI_API_KEY or GEMINI_PROJECT and credentials "
+                      f"({exc})")
 
 
 async def _translated(call: Callable[[], Awaitable[T]], *, credential: str | None) -> T:
@@ -281,7 +394,7 @@ async def _translated(call: Callable[[], Awaitable[T]], *, credential: str | Non
 
 def _settle(results: Sequence[RenderStatus | BaseException]) -> list[RenderStatus]:
     """Statuses in order. An account-wide or transient error fails the whole poll (the poller
-    backs off or stops every job alike); any other error fails only its own operation."""
+    backs off or stops every job alike); any other error fails only its own render."""
     errors = [r for r in results if isinstance(r, BaseException)]
     for kinds in (_ACCOUNT_ERRORS, (TransientError,)):
         for error in errors:
