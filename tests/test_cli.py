@@ -34,7 +34,7 @@ async def _generate(sim: FlowSimulator, tmp_path: Path, *args: str,
 
 
 def _frames(path: Path) -> int:
-    with av.open(io.BytesIO(path.read_bytes())) as container:
+    with av.open(io.BytesIO(path.read_bytes()), mode="r") as container:
         return sum(1 for _ in container.decode(video=0))
 
 

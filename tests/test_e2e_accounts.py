@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 from bot.jobs.model import JobState
-from tests.conftest import ADMIN, BEARER, OTHER_USER, STRANGER, USER
+from bot.sim.server import FlowSimulator
+from tests.conftest import ADMIN, BEARER, OTHER_USER, STRANGER, USER, StartBot
 from tests.harness import BotHarness
 
 COOKIE = "sim-cookie-0123456789-abcdefghij"
@@ -22,7 +24,8 @@ async def _answer(bot: BotHarness, user: int, text: str, *, chat_id: int | None 
     return bot.texts(chat)[-1]
 
 
-async def test_token_expiring_mid_render_renews_itself_with_a_cookie(start_bot, sim) -> None:  # type: ignore[no-untyped-def]
+async def test_token_expiring_mid_render_renews_itself_with_a_cookie(
+        start_bot: StartBot, sim: FlowSimulator) -> None:
     sim.sessions.add_cookie(COOKIE)
     bot = await start_bot(flow_session_url=sim.session_url)
     assert "Saved the session cookie" in await _answer(bot, ADMIN, f"/cookie {COOKIE}")
@@ -54,14 +57,15 @@ async def test_without_a_cookie_the_job_waits_until_an_admin_sends_a_token(bot: 
     confirmation = await bot.wait_text(ADMIN, "Saved the Google token")
     assert "ya29.…wxyz" in confirmation and FRESH not in confirmation
     assert "1 paused job(s) resume" in confirmation
-    assert bot.telegram.message(ADMIN, token_message["message_id"])["_deleted"]
+    assert _deleted(bot, ADMIN, token_message["message_id"])
     await bot.wait_videos(USER)
     assert bot.sim.count("create-video-veo3") == 1
     alerts = [t for t in bot.texts(ADMIN) if "has expired and jobs are waiting" in t]
     assert len(alerts) == 1  # told once, not once per poll
 
 
-async def test_token_is_stored_sealed_and_survives_a_restart(start_bot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_token_is_stored_sealed_and_survives_a_restart(
+        start_bot: StartBot, tmp_path: Path) -> None:
     bot = await start_bot(flow_bearer_token="ya29.env.token-that-google-refuses-0000")
     await _answer(bot, ADMIN, f"/token {BEARER}")
     await bot.stop()
@@ -77,7 +81,7 @@ async def test_secret_commands_in_a_group_are_refused_and_deleted(bot: BotHarnes
     sent = bot.telegram.send_text(ADMIN, f"/token {FRESH}", chat_id=GROUP, chat_type="group")
     refusal = await bot.wait_text(GROUP, "Never post secrets in a group")
     assert FRESH not in refusal
-    assert bot.telegram.message(GROUP, sent["message_id"])["_deleted"]
+    assert _deleted(bot, GROUP, sent["message_id"])
     assert bot.engine.accounts.view("default").bearer_token == BEARER
 
 
@@ -100,7 +104,7 @@ async def test_users_bring_their_own_account(bot: BotHarness) -> None:
     bot.sim.config.bearer_token = None  # the simulator accepts any non-empty token
     login = bot.telegram.send_text(USER, f"/login {own} project=my-project proxy=my-proxy")
     assert "Your own Google account is set" in await bot.wait_text(USER, "account is set")
-    assert bot.telegram.message(USER, login["message_id"])["_deleted"]
+    assert _deleted(bot, USER, login["message_id"])
     bot.sim.config.proxy_token = None
     bot.telegram.send_text(USER, "/video on my own account")
     await bot.wait_videos(USER)
@@ -118,7 +122,7 @@ async def test_login_needs_project_and_proxy(bot: BotHarness) -> None:
     assert "project=" in answer and not bot.engine.accounts.has_own(USER)
 
 
-async def test_login_with_a_dead_cookie_is_refused(start_bot, sim) -> None:  # type: ignore[no-untyped-def]
+async def test_login_with_a_dead_cookie_is_refused(start_bot: StartBot, sim: FlowSimulator) -> None:
     bot = await start_bot(flow_session_url=sim.session_url)
     answer = await _answer(bot, USER, "/login cookie=not-a-live-cookie project=p proxy=q")
     assert "gave no token" in answer and not bot.engine.accounts.has_own(USER)
@@ -139,7 +143,7 @@ async def test_admins_allow_and_deny_users(bot: BotHarness) -> None:
     assert "stays allowed" in await _answer(bot, ADMIN, f"/deny {ADMIN}")
 
 
-async def test_access_decisions_survive_a_restart(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_access_decisions_survive_a_restart(start_bot: StartBot) -> None:
     bot = await start_bot()
     await _answer(bot, ADMIN, f"/allow {STRANGER}")
     await bot.stop()
@@ -147,7 +151,7 @@ async def test_access_decisions_survive_a_restart(start_bot) -> None:  # type: i
     assert "no jobs yet" in await _answer(revived, STRANGER, "/status")
 
 
-async def test_daily_video_limit(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_daily_video_limit(start_bot: StartBot) -> None:
     bot = await start_bot(daily_video_limit=1)
     bot.telegram.send_text(USER, "/video the only one today")
     await bot.wait_videos(USER)
@@ -171,7 +175,8 @@ async def test_user_cannot_animate_someone_elses_image_in_a_group(bot: BotHarnes
 
 
 
-async def test_token_renews_itself_before_it_expires(start_bot, sim) -> None:  # type: ignore[no-untyped-def]
+async def test_token_renews_itself_before_it_expires(
+        start_bot: StartBot, sim: FlowSimulator) -> None:
     sim.sessions.add_cookie(COOKIE)
     sim.sessions.token_ttl = 120.0  # minted tokens expire in two minutes
     bot = await start_bot(flow_session_url=sim.session_url, token_renew_margin=300.0)
@@ -184,3 +189,9 @@ async def test_token_renews_itself_before_it_expires(start_bot, sim) -> None:  #
     assert sim.sessions.renewals >= 2
     assert bot.engine.accounts.view("default").bearer_token != first
     assert not any(e.status == 401 for e in sim.log)
+
+
+def _deleted(bot: BotHarness, chat_id: int, message_id: int) -> bool:
+    message = bot.telegram.message(chat_id, message_id)
+    assert message is not None, f"no message {message_id} in chat {chat_id}"
+    return bool(message["_deleted"])

@@ -9,12 +9,12 @@ import av
 
 from bot.jobs.model import JobState
 from bot.sim.media import make_png
-from tests.conftest import PROJECT, USER
+from tests.conftest import PROJECT, USER, StartBot
 from tests.harness import BotHarness
 
 
 def _decodes(data: bytes) -> bool:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         return any(True for _ in container.decode(video=0))
 
 
@@ -136,7 +136,7 @@ async def test_one_progress_message_per_job_edited_through_the_phases(bot: BotHa
     assert "done in" in history[-1]
 
 
-async def test_progress_edits_are_throttled_per_chat(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_progress_edits_are_throttled_per_chat(start_bot: StartBot) -> None:
     bot = await start_bot(progress_edit_interval=0.3, flow_poll_interval=0.05)
     bot.sim.config.latency = 1.5
     bot.telegram.send_text(USER, "/video one")

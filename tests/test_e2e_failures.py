@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.jobs.model import JobState
-from tests.conftest import BEARER, USER
+from tests.conftest import BEARER, USER, StartBot
 from tests.harness import BotHarness
 
 
@@ -24,7 +24,7 @@ async def test_safety_refusal_is_explained_and_not_retried(bot: BotHarness) -> N
     assert bot.sim.count("create-image-veo3") == 1
 
 
-async def test_expired_token_mid_render_pauses_the_job_until_restart(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_token_mid_render_pauses_the_job_until_restart(start_bot: StartBot) -> None:
     bot = await start_bot()
     bot.sim.config.latency = 1.0
     bot.telegram.send_text(USER, "/video a waiting dog")
@@ -40,7 +40,7 @@ async def test_expired_token_mid_render_pauses_the_job_until_restart(start_bot) 
     assert bot.sim.count("create-video-veo3") == 1  # the render was resumed, not resubmitted
 
 
-async def test_expired_token_at_submission_resubmits_after_restart(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_token_at_submission_resubmits_after_restart(start_bot: StartBot) -> None:
     bot = await start_bot(flow_bearer_token="ya29.an.expired-token-0000-abcd")
     bot.telegram.send_text(USER, "/video submitted with an old token")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
@@ -51,7 +51,7 @@ async def test_expired_token_at_submission_resubmits_after_restart(start_bot) ->
     assert next(e.status for e in bot.sim.log if e.path.endswith("task-status")) == 200
 
 
-async def test_proxy_unavailable_after_bounded_retries(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_proxy_unavailable_after_bounded_retries(start_bot: StartBot) -> None:
     bot = await start_bot(retry_attempts=3)
     bot.sim.inject("create-video-veo3", 503, times=100)
     bot.telegram.send_text(USER, "/video into the void")
@@ -61,7 +61,7 @@ async def test_proxy_unavailable_after_bounded_retries(start_bot) -> None:  # ty
     assert "unreachable (even after retries)" in await bot.wait_text(USER, "failed.")
 
 
-async def test_a_500_on_the_create_is_not_sent_again(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_a_500_on_the_create_is_not_sent_again(start_bot: StartBot) -> None:
     bot = await start_bot(retry_attempts=3)
     bot.sim.inject("create-video-veo3", 500, times=100)
     bot.telegram.send_text(USER, "/video maybe charged")
@@ -79,7 +79,7 @@ async def test_quota_reached_is_not_retried(bot: BotHarness) -> None:
     assert "quota is used up" in await bot.wait_text(USER, "failed.")
 
 
-async def test_render_stuck_past_the_cap_fails(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_render_stuck_past_the_cap_fails(start_bot: StartBot) -> None:
     bot = await start_bot(render_timeout=0.6)
     bot.telegram.send_text(USER, "/video FORCE_STUCK forever")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
@@ -87,7 +87,7 @@ async def test_render_stuck_past_the_cap_fails(start_bot) -> None:  # type: igno
     assert "longer than the time limit" in await bot.wait_text(USER, "failed.")
 
 
-async def test_video_too_large_for_telegram_sends_the_link(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_video_too_large_for_telegram_sends_the_link(start_bot: StartBot) -> None:
     bot = await start_bot(max_upload_mb=0.001)
     bot.telegram.send_text(USER, "/video a huge video")
     text = await bot.wait_text(USER, "Download it here")

@@ -15,7 +15,7 @@ import pytest
 
 from bot.jobs.model import JobState
 from bot.sim.media import make_png
-from tests.conftest import STRANGER, USER
+from tests.conftest import STRANGER, USER, StartBot
 from tests.harness import BotHarness
 
 
@@ -33,14 +33,14 @@ RETIRED_SIM = pytest.mark.skip(
 
 
 @pytest.fixture(params=[False, True], ids=["developer-api", "vertex"])
-async def gemini(request: pytest.FixtureRequest, start_bot) -> BotHarness:  # type: ignore[no-untyped-def]
+async def gemini(request: pytest.FixtureRequest, start_bot: StartBot) -> BotHarness:
     bot: BotHarness = await start_bot(provider="gemini", gemini_vertex=request.param)
     return bot
 
 
 @pytest.fixture(params=[pytest.param(False, id="developer-api", marks=RETIRED_SIM),
                         pytest.param(True, id="vertex")])
-async def gemini_video(request: pytest.FixtureRequest, start_bot) -> BotHarness:  # type: ignore[no-untyped-def]
+async def gemini_video(request: pytest.FixtureRequest, start_bot: StartBot) -> BotHarness:
     """The bot on PROVIDER=gemini for scenarios that make videos."""
     bot: BotHarness = await start_bot(provider="gemini", gemini_vertex=request.param)
     return bot
@@ -104,7 +104,7 @@ async def test_stranger_causes_no_request(gemini: BotHarness) -> None:
 
 
 @RETIRED_SIM
-async def test_wrong_key_makes_jobs_wait(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_key_makes_jobs_wait(start_bot: StartBot) -> None:
     bot = await start_bot(provider="gemini", gemini_api_key="AIzaSy-not-the-right-key-000000")
     bot.telegram.send_text(USER, "/video a dog")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
@@ -113,7 +113,7 @@ async def test_wrong_key_makes_jobs_wait(start_bot) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize("vertex", [pytest.param(False, id="developer-api", marks=RETIRED_SIM),
                                     pytest.param(True, id="vertex")])
-async def test_restart_mid_render_resumes_the_operation(start_bot, vertex: bool) -> None:  # type: ignore[no-untyped-def]
+async def test_restart_mid_render_resumes_the_operation(start_bot: StartBot, vertex: bool) -> None:
     bot = await start_bot(provider="gemini", gemini_vertex=vertex)
     bot.sim.config.latency = 1.0
     bot.telegram.send_text(USER, "/video survives a restart")
@@ -127,15 +127,15 @@ async def test_restart_mid_render_resumes_the_operation(start_bot, vertex: bool)
     assert len(revived.telegram.calls("sendVideo")) == 1
 
 
-async def test_a_wrong_key_makes_image_jobs_wait(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_a_wrong_key_makes_image_jobs_wait(start_bot: StartBot) -> None:
     bot = await start_bot(provider="gemini", gemini_api_key="AIzaSy-not-the-right-key-000000")
     bot.telegram.send_text(USER, "/image a dog")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
     assert job.error_code == "auth_expired" and job.task_id is None
 
 
-async def test_options_flow_cannot_honour_are_refused_but_gemini_takes_them(  # type: ignore[no-untyped-def]
-        start_bot) -> None:
+async def test_options_flow_cannot_honour_are_refused_but_gemini_takes_them(
+        start_bot: StartBot) -> None:
     bot = await start_bot(provider="gemini")
     bot.telegram.send_text(USER, "/image a cat --res 1080p")
     assert "can't honour --res" in await bot.wait_text(USER, "honour")
@@ -149,8 +149,8 @@ async def test_options_flow_cannot_honour_are_refused_but_gemini_takes_them(  # 
      "The video model veo-3.0-generate-001 was retired by Google on 2026-06-30; the operator "
      "should set GEMINI_VIDEO_MODEL=veo-3.1-fast-generate-001."),
 ], ids=["developer-api", "vertex"])
-async def test_a_retired_model_fails_at_once_with_its_replacement(  # type: ignore[no-untyped-def]
-        start_bot, vertex: bool, setting: str, model: str, sentence: str) -> None:
+async def test_a_retired_model_fails_at_once_with_its_replacement(
+        start_bot: StartBot, vertex: bool, setting: str, model: str, sentence: str) -> None:
     bot: BotHarness = await start_bot(provider="gemini", gemini_vertex=vertex, **{setting: model})
     bot.telegram.send_text(USER, "/video a dog")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.jobs.model import JobState
-from tests.conftest import ADMIN, OTHER_USER, STRANGER, USER
+from tests.conftest import ADMIN, OTHER_USER, STRANGER, USER, StartBot
 from tests.harness import BotHarness
 
 
@@ -34,7 +34,7 @@ async def test_bad_input_gets_one_sentence_and_no_upstream_call(
     assert await bot.jobs_of(USER) == []
 
 
-async def test_prompt_over_the_limit_is_refused(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_prompt_over_the_limit_is_refused(start_bot: StartBot) -> None:
     bot = await start_bot(prompt_max_chars=20)
     answer = await _answer(bot, USER, "/video " + "x" * 21)
     assert "21 characters; the limit is 20" in answer
@@ -116,7 +116,7 @@ async def test_cancel_usage(bot: BotHarness) -> None:
     assert "Which job?" in await _answer(bot, USER, "/cancel abc")
 
 
-async def test_per_user_limit_queues_the_rest_in_order(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_per_user_limit_queues_the_rest_in_order(start_bot: StartBot) -> None:
     bot = await start_bot(max_jobs_per_user=1)
     bot.sim.config.latency = 0.5
     for prompt in ("first", "second", "third"):

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 from bot.jobs.model import JobKind, JobState, NewJob
+from bot.sim.server import FlowSimulator
+from bot.sim.telegram import FakeTelegram
 from storage.db import connect
 from storage.jobs import JobStore
-from tests.conftest import USER, make_settings
+from tests.conftest import USER, StartBot, make_settings
 from tests.harness import BotHarness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +25,8 @@ def _bot_env(settings_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-async def test_kill_9_mid_render_then_restart_delivers_exactly_once(  # type: ignore[no-untyped-def]
-        tmp_path: Path, sim, telegram, start_bot) -> None:
+async def test_kill_9_mid_render_then_restart_delivers_exactly_once(
+        tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram, start_bot: StartBot) -> None:
     settings = make_settings(tmp_path, sim, telegram)
     sim.config.latency = 2.0
     env = _bot_env({
@@ -59,7 +61,7 @@ async def test_kill_9_mid_render_then_restart_delivers_exactly_once(  # type: ig
     assert len(progress_messages) == 1  # the new process edits the old progress message
 
 
-async def test_graceful_restart_at_every_stage_loses_nothing(start_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_graceful_restart_at_every_stage_loses_nothing(start_bot: StartBot) -> None:
     bot = await start_bot()
     bot.sim.config.latency = 0.8
     bot.sim.config.task_polls = 3
@@ -79,8 +81,8 @@ async def test_graceful_restart_at_every_stage_loses_nothing(start_bot) -> None:
     assert len(bot.telegram.calls("sendVideo")) == 1 and len(bot.telegram.calls("sendPhoto")) == 1
 
 
-async def test_job_caught_mid_submission_is_not_resubmitted(  # type: ignore[no-untyped-def]
-        tmp_path: Path, sim, telegram, start_bot) -> None:
+async def test_job_caught_mid_submission_is_not_resubmitted(
+        tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram, start_bot: StartBot) -> None:
     settings = make_settings(tmp_path, sim, telegram)
     db = await connect(settings.database_path)
     store = JobStore(db)
@@ -96,8 +98,8 @@ async def test_job_caught_mid_submission_is_not_resubmitted(  # type: ignore[no-
     assert sim.count("create-video-veo3") == 0
 
 
-async def test_downloaded_but_undelivered_video_is_delivered_after_restart(  # type: ignore[no-untyped-def]
-        tmp_path: Path, sim, telegram, start_bot) -> None:
+async def test_downloaded_but_undelivered_video_is_delivered_after_restart(
+        tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram, start_bot: StartBot) -> None:
     settings = make_settings(tmp_path, sim, telegram)
     settings.files_dir.mkdir(parents=True)
     video = settings.files_dir / "job-1.mp4"

@@ -268,10 +268,12 @@ class LiveBot:
         for step in example:
             self._apply(step)
         self.probes += 1
-        before = sum(HELP_MARK in text for text in self.bot.texts(PROBE))
+        bot = self.bot
+        assert bot is not None, "the bot is not running"
+        before = sum(HELP_MARK in text for text in bot.texts(PROBE))
         self.fake.send_text(PROBE, "/help")
         await self.fake.wait_for(
-            lambda: sum(HELP_MARK in text for text in self.bot.texts(PROBE)) > before)
+            lambda: sum(HELP_MARK in text for text in bot.texts(PROBE)) > before)
         # Every update of the example has been fetched before the probe; wait until every
         # one of them is fully processed (PTB marks each task_done after its handlers and its
         # error handlers ran).

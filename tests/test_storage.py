@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob
+from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, ProviderName
 from storage import images as images_module
 from storage.db import MIGRATIONS, connect, migrate
 from storage.images import ImageRef, ImageStore
@@ -117,12 +117,12 @@ async def test_add_returns_a_queued_job_with_every_field(jobs: JobStore, clock: 
     job = await jobs.add(NewJob(
         user_id=7, chat_id=-100, kind=JobKind.ANIMATE, prompt="walks slowly",
         aspect=Aspect.PORTRAIT, reference_media_id="CAMSJD", source_path="/tmp/p.jpg",
-        reply_to_message_id=55, language="vi", account="second", provider="flow"))
+        reply_to_message_id=55, language="vi", account="second", provider=ProviderName.FLOW))
     assert job == Job(
         id=job.id, user_id=7, chat_id=-100, kind=JobKind.ANIMATE, prompt="walks slowly",
         aspect=Aspect.PORTRAIT, state=JobState.QUEUED, created_at=clock.now,
         updated_at=clock.now, reference_media_id="CAMSJD", source_path="/tmp/p.jpg",
-        reply_to_message_id=55, language="vi", account="second", provider="flow")
+        reply_to_message_id=55, language="vi", account="second", provider=ProviderName.FLOW)
     assert job.kind is JobKind.ANIMATE and job.aspect is Aspect.PORTRAIT
     assert job.state is JobState.QUEUED
 
