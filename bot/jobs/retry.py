@@ -16,6 +16,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def backoff_ceiling(attempt: int, *, base: float, cap: float) -> float:
+    """The exponential ceiling a full-jitter delay is drawn under (attempt 1 → `base`)."""
+    return min(cap, base * 2.0 ** (attempt - 1))
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """`attempts` and `max_seconds` both bound the tries; `sleep` is injectable for tests."""
@@ -28,7 +33,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, exc: UpstreamError) -> float:
         """Full jitter on an exponential ceiling; never shorter than the server's Retry-After."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        ceiling = backoff_ceiling(attempt, base=self.base_delay, cap=self.max_delay)
         delay = random.uniform(0, ceiling)
         if isinstance(exc, TransientError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)

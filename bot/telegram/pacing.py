@@ -23,6 +23,8 @@ from telegram import InputFile
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from bot.jobs.retry import backoff_ceiling
+
 logger = logging.getLogger(__name__)
 Result = bool | dict[str, Any] | list[dict[str, Any]]  #: what a Bot API call answers
 Call = Callable[[], Coroutine[Any, Any, Result]]
@@ -78,7 +80,8 @@ class RetryRule:
             # A timed-out request may have arrived: sending it again could post it twice.
             return None
         else:
-            delay = self.random() * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+            delay = self.random() * backoff_ceiling(attempt, base=self.base_delay,
+                                                    cap=self.max_delay)
         return delay if spent + delay <= self.max_seconds else None
 
 
