@@ -11,6 +11,7 @@ from telegram.ext import Application, ContextTypes
 from bot.config import Settings
 from bot.engine import Engine, open_engine
 from bot.jobs.notifier import Notifier
+from bot.providers.catalog import retired_settings
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
 from bot.telegram.context import BotContext, Services, install_services, installed_services
@@ -71,9 +72,18 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         notifiers[0], engine.providers.for_account, settings.provider))
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
+    await _report_retired_models(settings, notifiers[0])
     if not settings.allowed_user_ids and not settings.admin_user_ids:
         logger.warning("ALLOWED_USER_IDS and ADMIN_USER_IDS are empty: everyone is refused")
     await application.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
+
+
+async def _report_retired_models(settings: Settings, notifier: TelegramNotifier) -> None:
+    """A configured model Google retired fails every job: say so at start, in the log and to
+    the admins, rather than through users' failed jobs."""
+    for problem in retired_settings(settings):
+        logger.warning("%s", problem.sentence)
+        await notifier.tell_admins(f"⚠️ {problem.sentence}.")
 
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ import pytest
 
 from bot.jobs.model import JobState
 from bot.sim.media import make_png
-from tests.conftest import STRANGER, USER, StartBot
+from tests.conftest import ADMIN, STRANGER, USER, StartBot
 from tests.harness import BotHarness
 
 
@@ -157,3 +157,18 @@ async def test_a_retired_model_fails_at_once_with_its_replacement(
     assert job.error_code == "model_retired" and job.task_id is None
     assert sentence in await bot.wait_text(USER, "failed.")
     assert bot.sim.log == []
+
+
+async def test_a_retired_model_is_named_at_start_in_the_log_and_to_the_admins(
+        start_bot: StartBot, caplog: pytest.LogCaptureFixture) -> None:
+    first = await start_bot()
+    first.telegram.send_text(ADMIN, "/start")  # a bot may write only to whom wrote to it
+    await first.wait_text(ADMIN, "/help")
+    await first.stop()
+    bot = await start_bot(provider="gemini", gemini_image_model="gemini-2.5-flash-image")
+    expected = ("The image model gemini-2.5-flash-image was retired by Google on 2026-10-02; "
+                "the operator should set GEMINI_IMAGE_MODEL=gemini-3.1-flash-image")
+    assert expected in await bot.wait_text(ADMIN, "retired by Google")
+    assert any(expected in record.getMessage() for record in caplog.records)
+    assert sum("retired" in text for text in bot.texts(ADMIN)) == 1
+    assert bot.texts(USER) == []

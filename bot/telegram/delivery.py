@@ -69,12 +69,18 @@ class TelegramNotifier:
         self._alerted.add(account)
         owner = account.removeprefix("user:")
         targets = [int(owner)] if owner.isdigit() else sorted(self._admin_ids)
-        for chat_id in targets:
-            text = texts.text("en", "token_alert", account=account)
+        await self._send_each(targets, texts.text("en", "token_alert", account=account))
+
+    async def tell_admins(self, text: str) -> None:
+        """An operator notice (e.g. a configured model Google retired) to every admin."""
+        await self._send_each(sorted(self._admin_ids), text)
+
+    async def _send_each(self, chat_ids: list[int], text: str) -> None:
+        for chat_id in chat_ids:
             try:
                 await self._bot.send_message(chat_id, text)
             except TelegramError as exc:
-                logger.warning("could not alert %d about account %s: %s", chat_id, account, exc)
+                logger.warning("could not tell %d: %s", chat_id, exc)
 
     async def deliver(self, job: Job, path: Path) -> None:
         try:
