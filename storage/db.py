@@ -72,6 +72,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN options TEXT;
     """,
+    """
+    ALTER TABLE jobs ADD COLUMN extra_images TEXT;
+    ALTER TABLE jobs ADD COLUMN image_role TEXT NOT NULL DEFAULT 'frames';
+    """,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterable
@@ -9,11 +10,21 @@ from typing import Any
 
 import aiosqlite
 
-from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, ProviderName
+from bot.jobs.model import (
+    Aspect,
+    ExtraImage,
+    ImageRole,
+    Job,
+    JobKind,
+    JobState,
+    NewJob,
+    Options,
+    ProviderName,
+)
 
 _JSON_FIELDS = frozenset({"render"})
 _ENUM_FIELDS = {"kind": JobKind, "aspect": Aspect, "state": JobState,
-                "provider": ProviderName}
+                "provider": ProviderName, "image_role": ImageRole}
 
 
 class JobStore:
@@ -28,11 +39,13 @@ class JobStore:
         cursor = await self._db.execute(
             """INSERT INTO jobs (user_id, chat_id, kind, prompt, aspect, state, created_at,
                updated_at, reference_media_id, source_path, reply_to_message_id, language,
-               account, provider, options) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+               account, provider, options, extra_images, image_role)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
             (new.user_id, new.chat_id, new.kind.value, new.prompt, new.aspect.value,
              JobState.QUEUED.value, now, now, new.reference_media_id, new.source_path,
              new.reply_to_message_id, new.language, new.account, new.provider,
-             _to_column("options", new.options)),
+             _to_column("options", new.options), _to_column("extra_images", new.extra_images),
+             str(new.image_role)),
         )
         await self._db.commit()
         job_id = cursor.lastrowid
@@ -94,6 +107,8 @@ class JobStore:
 def _to_column(name: str, value: Any) -> Any:
     if name == "options":
         return json.dumps(value.as_dict()) if value.named() else None
+    if name == "extra_images":
+        return json.dumps([dataclasses.asdict(image) for image in value]) if value else None
     if name in _JSON_FIELDS and value is not None:
         return json.dumps(value, separators=(",", ":"))
     if name in _ENUM_FIELDS and value is not None:
@@ -109,4 +124,6 @@ def _to_job(row: aiosqlite.Row) -> Job:
         if data[name] is not None:
             data[name] = json.loads(data[name])
     data["options"] = Options.from_dict(json.loads(data["options"]) if data["options"] else None)
+    data["extra_images"] = tuple(ExtraImage(**image)
+                                 for image in json.loads(data["extra_images"] or "[]"))
     return Job(**data)

@@ -61,6 +61,7 @@ class FakeProvider:
     check_batches: list[list[str]] = field(default_factory=list)
     check_times: list[float] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
+    upload_mimes: list[str] = field(default_factory=list)
     _queued: dict[str, deque[Exception]] = field(default_factory=dict)
     _always: dict[str, Exception] = field(default_factory=dict)
     _looks: Counter[str] = field(default_factory=Counter)
@@ -77,6 +78,7 @@ class FakeProvider:
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         self._call("upload_image")
+        self.upload_mimes.append(mime)
         return f"upload-{self.calls['upload_image']}"
 
     async def submit(self, request: GenerationRequest) -> str:

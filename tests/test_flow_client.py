@@ -16,9 +16,12 @@ from bot.jobs.errors import (
     AuthExpired,
     QuotaExhausted,
     RateLimited,
+    RequestRejected,
     UpstreamError,
     UpstreamUnavailable,
 )
+from bot.jobs.model import Aspect, ImageRole, JobKind
+from bot.jobs.provider import GenerationRequest
 from bot.jobs.retry import RetryPolicy
 from bot.providers.flow import protocol
 from bot.providers.flow.client import FlowClient, FlowCredentials
@@ -284,3 +287,15 @@ async def test_a_refused_proxy_token_is_not_renewed_a_refused_bearer_is(flow: Fl
     assert not await provider.renew_auth(AuthExpired("no", credential=fingerprint(PROXY_TOKEN)))
     assert await provider.renew_auth(AuthExpired("no", credential=fingerprint(BEARER)))
     assert renewals == [fingerprint(BEARER)]
+
+
+@pytest.mark.parametrize(("extra", "role"), [
+    (("last-frame",), ImageRole.FRAMES), ((), ImageRole.REFERENCES)])
+async def test_flow_refuses_a_last_frame_or_references_before_sending(
+        flow: Flow, extra: tuple[str, ...], role: ImageRole) -> None:
+    provider = FlowProvider(client=flow.client)
+    request = GenerationRequest(JobKind.ANIMATE, "dawn to dusk", Aspect.LANDSCAPE, "first",
+                                extra_media_ids=extra, image_role=role)
+    with pytest.raises(RequestRejected):
+        await provider.submit(request)
+    assert flow.upstream.requests == []

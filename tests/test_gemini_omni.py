@@ -31,7 +31,7 @@ from bot.jobs.errors import (
     SafetyBlocked,
     UpstreamUnavailable,
 )
-from bot.jobs.model import Aspect, JobKind, Options
+from bot.jobs.model import Aspect, ImageRole, JobKind, Options
 from bot.jobs.provider import GenerationRequest, RenderState
 from bot.jobs.retry import RetryPolicy
 from bot.providers.gemini import protocol
@@ -227,6 +227,22 @@ async def test_the_reference_picture_goes_along(google: FakeGoogle, http: httpx.
                                 "data": base64.b64encode(JPEG).decode()}
     assert sent["generation_config"]["video_config"]["task"] == "image_to_video"
     assert sent["response_format"]["aspect_ratio"] == "9:16"
+
+
+@pytest.mark.parametrize(("role", "task"), [(ImageRole.FRAMES, "image_to_video"),
+                                             (ImageRole.REFERENCES, "reference_to_video")])
+async def test_an_albums_pictures_go_in_album_order_for_their_role(
+        google: FakeGoogle, http: httpx.AsyncClient, tmp_path: Path, role: ImageRole,
+        task: str) -> None:
+    google.on("POST", "/v1beta/interactions", CREATED)
+    gemini = make(http, tmp_path)
+    first = await gemini.upload_image(JPEG, mime="image/jpeg")
+    last = await gemini.upload_image(PNG, mime="image/png")
+    await gemini.submit(GenerationRequest(JobKind.ANIMATE, "dawn to dusk", Aspect.LANDSCAPE,
+                                          first, Options(), (last,), role))
+    sent = body_of(google.requests[0])
+    assert [block["mime_type"] for block in sent["input"][1:]] == ["image/jpeg", "image/png"]
+    assert sent["generation_config"]["video_config"]["task"] == task
 
 
 @pytest.mark.parametrize("answer", [

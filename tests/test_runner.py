@@ -21,7 +21,7 @@ from bot.jobs.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.jobs.model import Job, JobKind, JobState, NewJob, Options
+from bot.jobs.model import ExtraImage, ImageRole, Job, JobKind, JobState, NewJob, Options
 from bot.jobs.poller import BatchPoller
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
@@ -179,6 +179,24 @@ async def test_a_user_photo_is_uploaded_before_the_submission(rig: Rig, tmp_path
     await rig.finish()
     assert (await rig.get(job.id)).state is S.DELIVERED
     assert rig.provider.submitted[0].reference_media_id == "upload-1"
+
+
+async def test_an_albums_photos_are_uploaded_in_order_and_kept(rig: Rig, tmp_path: Path) -> None:
+    first, last = tmp_path / "first.jpg", tmp_path / "last.png"
+    first.write_bytes(b"\xff\xd8jpeg")
+    last.write_bytes(b"\x89PNG\r\n\x1a\npng")
+    job = await rig.submit(NewJob(
+        1, 1, JobKind.ANIMATE, "from dawn to dusk", source_path=str(first),
+        extra_images=(ExtraImage(source_path=str(last)), ExtraImage(media_id="known-3")),
+        image_role=ImageRole.REFERENCES))
+    await rig.finish()
+    request = rig.provider.submitted[0]
+    assert request.media_ids == ("upload-1", "upload-2", "known-3")
+    assert request.image_role is ImageRole.REFERENCES
+    assert rig.provider.upload_mimes == ["image/jpeg", "image/png"]
+    stored = await rig.get(job.id)
+    assert [image.media_id for image in stored.extra_images] == ["upload-2", "known-3"]
+    assert stored.image_role is ImageRole.REFERENCES
 
 
 # --- expired tokens ------------------------------------------------------------------------------

@@ -26,6 +26,13 @@ class Aspect(StrEnum):
     PORTRAIT = "portrait"  #: 9:16
 
 
+class ImageRole(StrEnum):
+    """What a video job's pictures are for."""
+
+    FRAMES = "frames"  #: the first picture starts the video; a second one ends it
+    REFERENCES = "references"  #: the pictures show subjects or a style the video uses
+
+
 class JobState(StrEnum):
     QUEUED = "queued"  #: stored, waiting for a slot; nothing sent upstream yet
     SUBMITTING = "submitting"  #: the submission is in flight; found here after a crash = ambiguous
@@ -83,6 +90,15 @@ class Options:
 
 
 @dataclass(frozen=True)
+class ExtraImage:
+    """A picture after a job's first one (album order): the upstream's handle once it has one,
+    else the user's photo file still to upload."""
+
+    media_id: str | None = None
+    source_path: str | None = None
+
+
+@dataclass(frozen=True)
 class NewJob:
     """What a front (Telegram, the terminal) asks the engine to make."""
 
@@ -98,6 +114,8 @@ class NewJob:
     account: str = "default"
     provider: ProviderName = ProviderName.FLOW
     options: Options = Options()
+    extra_images: tuple[ExtraImage, ...] = ()
+    image_role: ImageRole = ImageRole.FRAMES
 
 
 @dataclass(frozen=True)
@@ -130,6 +148,8 @@ class Job:
     error_code: str | None = None
     error_detail: str | None = None
     options: Options = Options()
+    extra_images: tuple[ExtraImage, ...] = ()
+    image_role: ImageRole = ImageRole.FRAMES
 
     @property
     def makes_video(self) -> bool:

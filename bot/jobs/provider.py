@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.jobs.errors import AuthExpired
-from bot.jobs.model import Aspect, JobKind, Options, ProviderName
+from bot.jobs.model import Aspect, ImageRole, JobKind, Options, ProviderName
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,14 @@ class GenerationRequest:
     aspect: Aspect
     reference_media_id: str | None = None
     options: Options = field(default_factory=Options)
+    extra_media_ids: tuple[str, ...] = ()  #: the pictures after the first, in album order
+    image_role: ImageRole = ImageRole.FRAMES
+
+    @property
+    def media_ids(self) -> tuple[str, ...]:
+        """Every picture of the request, first one first."""
+        first = (self.reference_media_id,) if self.reference_media_id else ()
+        return first + self.extra_media_ids
 
 
 @dataclass(frozen=True)

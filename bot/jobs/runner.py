@@ -25,7 +25,7 @@ from bot.jobs.errors import (
     TimedOut,
     UpstreamError,
 )
-from bot.jobs.model import Job, JobKind, JobState, NewJob, Phase
+from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Phase
 from bot.jobs.notifier import DeliveryFailed, Notifier
 from bot.jobs.poller import BatchPoller, Watch
 from bot.jobs.provider import Accepted, GenerationRequest, Provider, RenderState, RenderStatus
@@ -184,10 +184,15 @@ class JobRunner:
     async def _submit(self, job: Job) -> Job:
         provider = self._provider_for(job)
         if job.source_path and not job.reference_media_id:
-            data = await asyncio.to_thread(Path(job.source_path).read_bytes)
-            media_id = await provider.upload_image(data, mime="image/jpeg")
+            media_id = await _upload(provider, job.source_path)
             job = await self._store.update(job, reference_media_id=media_id)
             logger.info("job %d: uploaded the user's photo", job.id)
+        for index, extra in enumerate(job.extra_images):
+            if extra.source_path and not extra.media_id:
+                uploaded = ExtraImage(await _upload(provider, extra.source_path))
+                images = (*job.extra_images[:index], uploaded, *job.extra_images[index + 1:])
+                job = await self._store.update(job, extra_images=images)
+                logger.info("job %d: uploaded the user's photo %d", job.id, index + 2)
         job = await self._store.update(job, state=JobState.SUBMITTING)
         await self._notify_progress(job, Phase.SUBMITTING)
         # Shielded: a shutdown while the request is in flight waits for its answer and saves the
@@ -205,8 +210,9 @@ class JobRunner:
             saving.exception()  # retrieved: the job's own task, if still running, reports it
 
     async def _submit_and_save(self, job: Job, provider: Provider) -> Job:
+        extra = tuple(image.media_id for image in job.extra_images if image.media_id)
         request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id,
-                                    job.options)
+                                    job.options, extra, job.image_role)
         task_id = await provider.submit(request)
         logger.info("job %d: submitted, task %s", job.id, task_id)
         if job.id in self._cancelled:
@@ -377,6 +383,21 @@ def _resume_state(job: Job) -> JobState:
     if job.render is not None:
         return JobState.RENDERING
     return JobState.SUBMITTED if job.task_id else JobState.QUEUED
+
+
+async def _upload(provider: Provider, path: str) -> str:
+    """A user's photo, as the exact bytes Telegram holds, with the type its bytes say."""
+    data = await asyncio.to_thread(Path(path).read_bytes)
+    return await provider.upload_image(data, mime=image_mime(data))
+
+
+def image_mime(data: bytes) -> str:
+    """The type of a PNG, WebP or (by default, as Telegram sends photos) JPEG picture."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"
 
 
 def _remove(path: str | None) -> None:

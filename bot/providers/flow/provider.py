@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.jobs.errors import AuthExpired, BadResponse
-from bot.jobs.model import JobKind, ProviderName
+from bot.jobs.errors import AuthExpired, BadResponse, RequestRejected
+from bot.jobs.model import ImageRole, JobKind, ProviderName
 from bot.jobs.provider import Accepted, AccountStatus, GenerationRequest, RenderStatus
 from bot.providers.flow import protocol
 from bot.providers.flow.client import FlowClient
@@ -44,6 +44,10 @@ class FlowProvider:
         return media_id
 
     async def submit(self, request: GenerationRequest) -> str:
+        if request.extra_media_ids or (request.media_ids
+                                       and request.image_role is ImageRole.REFERENCES):
+            raise RequestRejected("Flow through the captcha proxy animates one picture as the "
+                                  "first frame; it takes no last frame or reference pictures")
         project = (await self._client.credentials()).project_id
         if request.kind is JobKind.IMAGE:
             google_path = protocol.image_url(project)

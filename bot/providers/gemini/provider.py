@@ -40,7 +40,7 @@ from bot.jobs.errors import (
     TransientError,
     UpstreamError,
 )
-from bot.jobs.model import JobKind, ProviderName
+from bot.jobs.model import ImageRole, JobKind, ProviderName
 from bot.jobs.provider import (
     Accepted,
     AccountStatus,
@@ -223,17 +223,19 @@ class GeminiProvider:
     # videos
 
     async def _pictures(self, request: GenerationRequest) -> list[StoredImage]:
-        """The job's pictures (today at most its one reference image), read from disk."""
-        handle = request.reference_media_id
-        if request.kind is JobKind.VIDEO and handle is None:
-            return []
-        if handle is None or not self._media.is_image(handle):
+        """The job's pictures, first one first, read from disk."""
+        if request.kind is JobKind.ANIMATE and not request.media_ids:
+            raise RequestRejected("this video needs a picture; please send the picture itself")
+        return [await self._picture_of(handle) for handle in request.media_ids]
+
+    async def _picture_of(self, handle: str) -> StoredImage:
+        if not self._media.is_image(handle):
             raise RequestRejected("this picture was not made or sent through the Gemini provider; "
                                   "please send the picture itself")
         image = await self._media.image(handle)
         if image is None:
             raise RequestRejected("this picture is no longer kept; please send it again")
-        return [image]
+        return image
 
     async def _start_interaction(self, request: GenerationRequest,
                                  pictures: Sequence[StoredImage]) -> str:
@@ -241,7 +243,8 @@ class GeminiProvider:
                     else protocol.Delivery.URI)  # Agent Platform sends a uri only to a bucket
         body = protocol.interaction_body(model=self._video_model, prompt=request.prompt,
                                          aspect=request.aspect, options=request.options,
-                                         pictures=pictures, delivery=delivery)
+                                         pictures=pictures, task=_task(request, pictures),
+                                         delivery=delivery)
         answer = await self._paid("video submission", Kind.VIDEO,
                                   lambda: self._api().create(body))
         interaction = protocol.interaction_id(answer)
@@ -251,7 +254,7 @@ class GeminiProvider:
     async def _start_veo(self, request: GenerationRequest,
                          pictures: Sequence[StoredImage]) -> str:
         source, config = protocol.veo_request(request.prompt, request.aspect, request.options,
-                                              pictures)
+                                              pictures, _task(request, pictures))
 
         async def start() -> types.GenerateVideosOperation:
             return await self._sdk.models.generate_videos(model=self._video_model,
@@ -405,3 +408,13 @@ def _settle(results: Sequence[RenderStatus | BaseException]) -> list[RenderStatu
             raise error
     return [r if isinstance(r, RenderStatus) else RenderStatus(RenderState.FAILED, error=str(r))
             for r in results]
+
+
+def _task(request: GenerationRequest, pictures: Sequence[StoredImage]) -> protocol.VideoTask:
+    """What the pictures are for: frames (one starts the video, a second ends it) or
+    references."""
+    if not pictures:
+        return protocol.VideoTask.TEXT_TO_VIDEO
+    if request.image_role is ImageRole.REFERENCES:
+        return protocol.VideoTask.REFERENCE_TO_VIDEO
+    return protocol.VideoTask.IMAGE_TO_VIDEO
