@@ -1,4 +1,4 @@
-"""Knobs of the Flow simulator: timing, MP4 size, demanded credentials and the credit balance."""
+"""Knobs of the simulators: timing, MP4 size, demanded credentials, credits, Omni delivery."""
 
 from __future__ import annotations
 
@@ -17,3 +17,10 @@ class SimConfig:
     bearer_token: str | None = None  # when set, the Google bearer (direct or via proxy) must match
     credits: int = 1000  # each video costs 20, images are free
     gemini_api_key: str | None = None  # the Gemini API key demanded (None: any non-empty key)
+    # Gemini Omni (Interactions API): an interaction is "queued" for `omni_queued` seconds, then
+    # "in_progress" for `latency` seconds. Its video comes inline when it fits `omni_inline_limit`
+    # bytes; `omni_delivery` is "asked" (as the request says; inline when it does not say),
+    # "inline" (inline whenever it fits, even when uri was asked: Google may) or "uri" (always).
+    omni_queued: float = 0.0
+    omni_delivery: str = "asked"
+    omni_inline_limit: int = 4 * 1024 * 1024

@@ -1,10 +1,15 @@
-"""GeminiSim: Google's official Gemini API, Developer API and Vertex AI paths, for the simulator.
+"""GeminiSim: Google's Gemini API as of November 2026, Developer API and Agent Platform paths.
 
-It answers the REST calls google-genai makes: `generateContent` with an image model, Imagen
-`:predict`, Veo `:predictLongRunning`, the operation poll (`GET` on the Developer API,
-`:fetchPredictOperation` on Vertex AI) and `files/{id}:download`. It validates the bodies
-(`gemini_validate`), checks the API key as Google does (missing: 403, wrong: 400 API_KEY_INVALID)
-and renders real PNG / MP4 media. Prompt markers: FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK.
+It serves what upstream-2026.md section 2 documents: Gemini Omni video on the Interactions API
+(`interactions.InteractionsSim`), image `generateContent` with the current image models, Veo 3.1 on
+Agent Platform (`:predictLongRunning` polled with `:fetchPredictOperation`, the video inline) and
+the Files API download of generated videos. Retired models (`gemini_models`) answer Google's 404
+on every path: the Developer API's Veo and Imagen paths are gone. Every call needs an API key,
+checked as Google does (missing: 403, wrong: 400 API_KEY_INVALID); bodies are checked by
+`gemini_validate` and `interactions_validate`; media is real PNG / MP4.
+
+Prompt markers: FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK on every path; Omni also knows
+FORCE_CANCELLED, FORCE_INCOMPLETE and FORCE_BUDGET (see `interactions`).
 
 Its `routes()` are mounted in `FlowSimulator`'s application, so the simulator's request log and
 `inject()` cover these paths too.
@@ -14,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,59 +27,59 @@ from typing import Any
 from aiohttp import web
 
 from bot.sim.config import SimConfig
-from bot.sim.gemini_validate import content_request, imagen_request, video_request
-from bot.sim.google import google_error
-from bot.sim.loopback import Route, RouteSpec, stream
-from bot.sim.media import (
-    Mp4Cache,
-    decode_image,
-    gradient_rgb,
-    image_size,
-    make_mp4,
-    make_png,
-    pad_mp4,
-    padded_chunks,
-    padded_size,
+from bot.sim.gemini_files import FILE_SECONDS, GeminiMedia, Picture, ratio_size
+from bot.sim.gemini_models import (
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_VERTEX_VIDEO_MODEL,
+    DEFAULT_VIDEO_MODEL,
+    DEVELOPER_ROOT,
+    IMAGE_MODELS,
+    VERTEX_PROJECT,
+    VERTEX_VEO,
+    ApiError,
+    bare,
+    developer_missing,
+    retirement,
+    vertex_missing,
 )
+from bot.sim.gemini_validate import VideoRequest, content_request, video_request
+from bot.sim.google import google_error
+from bot.sim.interactions import InteractionRecord, InteractionsSim
+from bot.sim.loopback import Route, RouteSpec, stream
+from bot.sim.media import decode_image, encode_png, image_size, make_png, padded_chunks, padded_size
 from bot.sim.validate import Invalid
 
-DEVELOPER_ROOT = "https://generativelanguage.googleapis.com"
-VERTEX_PROJECT = "projects/123456789012/locations/us-central1/"
 # aiohttp path patterns: {name:regex} is a path variable.
 MODEL_CALL = (r"/{version:v1|v1beta|v1beta1}/{resource:(?:projects/[^/]+/locations/[^/]+/)?"
               r"(?:publishers/google/)?models/[^/:]+}:{method:\w+}")
-OPERATION = r"/{version:v1|v1beta}/{name:models/[^/:]+/operations/[^/:]+}"
 FILE = r"/{version:v1|v1beta}/files/{file:[a-z0-9]+}:download"
-_LONG_SIDE = 320
+FILE_INFO = r"/{version:v1|v1beta}/files/{file:[a-z0-9]+}"
 QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+VEO_RESPONSE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
+IMAGE_LONG_SIDE = {"1K": 320, "2K": 480, "4K": 640}
+BAD_IMAGE = ("Unable to process input image. Please retry or report in "
+             "https://developers.generativeai.google/guide/troubleshooting")
 
 
 @dataclass
 class GeminiOperation:
-    """One Veo generation; it finishes `latency` seconds after it started (unless stuck)."""
+    """One Agent Platform Veo generation; done `latency` seconds after it started (unless stuck)."""
 
     name: str
     model: str
-    prompt: str
-    aspect: str
-    image: bytes | None
+    request: VideoRequest
+    picture: Picture
     started: float
-    vertex: bool
-    file_id: str
 
     @property
-    def size(self) -> tuple[int, int]:
-        return ratio_size(self.aspect)
+    def prompt(self) -> str:
+        return self.request.prompt
 
-
-def ratio_size(aspect: str) -> tuple[int, int]:
-    """A small, even picture size for an aspect ratio like "16:9"."""
-    width, _, height = aspect.partition(":")
-    w, h = int(width), int(height)
-    if w >= h:
-        return _LONG_SIDE, _LONG_SIDE * h // w & ~1
-    return _LONG_SIDE * w // h & ~1, _LONG_SIDE
+    @property
+    def image(self) -> bytes | None:
+        """The first frame as sent."""
+        return self.request.image
 
 
 def key_invalid() -> dict[str, Any]:
@@ -105,15 +108,21 @@ class GeminiSim:
     def __init__(self, config: SimConfig, *, api_key: str | None = None) -> None:
         self.config = config
         self.api_key = api_key
-        self.operations: dict[str, GeminiOperation] = {}
-        self._files: dict[str, str] = {}
-        self._videos = Mp4Cache()
+        self.media = GeminiMedia(config)
+        self.interactions = InteractionsSim(config, self.media)
+        self.operations: dict[str, GeminiOperation] = {}  # Agent Platform Veo, by name
 
     def routes(self) -> list[RouteSpec]:
         """The Gemini API's paths, each behind the API key check."""
-        return [("POST", MODEL_CALL, self._guarded(self._model_call)),
-                ("GET", OPERATION, self._guarded(self._developer_operation)),
-                ("GET", FILE, self._guarded(self._download))]
+        routes: list[RouteSpec] = [("POST", MODEL_CALL, self._model_call),
+                                   ("GET", FILE, self._download),
+                                   ("GET", FILE_INFO, self._file_info),
+                                   *self.interactions.routes()]
+        return [(method, path, self._guarded(route)) for method, path, route in routes]
+
+    def records(self) -> list[InteractionRecord]:
+        """Every Omni interaction created so far, oldest first."""
+        return self.interactions.records()
 
     def _guarded(self, route: Route) -> Route:
         async def guarded(request: web.Request, body: Any) -> web.StreamResponse:
@@ -124,6 +133,8 @@ class GeminiSim:
                 return await route(request, body)
             except Invalid as exc:
                 return _fail(400, str(exc))
+            except ApiError as exc:
+                return web.json_response(exc.body, status=exc.status)
 
         return guarded
 
@@ -139,158 +150,148 @@ class GeminiSim:
 
     async def _model_call(self, request: web.Request, body: Any) -> web.Response:
         call = request.match_info
-        method, resource = call["method"], call["resource"]
-        model = resource.rpartition("/")[2]
-        vertex = "publishers/" in resource
-        if method == "fetchPredictOperation" and vertex:
-            return await self._vertex_operation(resource, body)
-        if not _serves(model, method):
-            return _fail(404, f"models/{model} is not found for API version {call['version']}, "
-                              f"or is not supported for {method}. Call ListModels to see the list "
-                              "of available models and their supported methods.")
-        if method == "generateContent":
-            return await self._generate_content(model, body)
-        if method == "predict":
-            return await self._imagen(body)
-        return await self._start_video(resource, model, body, vertex=vertex)
+        method, resource, version = call["method"], call["resource"], call["version"]
+        model = bare(resource)
+        if "publishers/" not in resource:  # the Developer API: only image models are left
+            if method == "generateContent" and model in IMAGE_MODELS and version != "v1beta1":
+                return await self._generate_content(model, body)
+            raise developer_missing(model, method, version)
+        if version == "v1beta":
+            raise ApiError.of(404, f"no route POST {request.path}")
+        if method == "fetchPredictOperation" and model in VERTEX_VEO:
+            return web.json_response(await self._vertex_operation(resource, body))
+        if retirement(model, vertex=True) is None:
+            if method == "generateContent" and model in IMAGE_MODELS:
+                return await self._generate_content(model, body)
+            if method == "predictLongRunning" and model in VERTEX_VEO:
+                return await self._start_video(resource, model, body)
+        raise vertex_missing(resource)
 
     # images
 
     async def _generate_content(self, model: str, body: Any) -> web.Response:
-        wanted = content_request(body)
+        wanted = content_request(body, wide_ratios=model == DEFAULT_IMAGE_MODEL)
         usage = {"promptTokenCount": len(wanted.prompt.split())}
         if "FORCE_UNSAFE" in wanted.prompt:
             return web.json_response({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
                                       "usageMetadata": usage, "modelVersion": model})
+        if wanted.image and await asyncio.to_thread(image_size, wanted.image) is None:
+            raise Invalid(BAD_IMAGE)
+        texts = "TEXT" in wanted.modalities
         if "FORCE_FAIL" in wanted.prompt:
-            parts: list[dict[str, Any]] = [{"text": "I can't make that picture."}]
+            parts: list[dict[str, Any]] = [{"text": "I can't make that picture."}] if texts else []
             reason = "NO_IMAGE"
         else:
-            png = await asyncio.to_thread(make_png, wanted.prompt, *ratio_size(wanted.aspect))
-            parts = [{"text": "Here is your picture."},
-                     {"inlineData": {"mimeType": "image/png",
-                                     "data": base64.b64encode(png).decode()}}]
+            png = await asyncio.to_thread(_png, wanted.prompt, wanted.image, wanted.aspect,
+                                          IMAGE_LONG_SIDE[wanted.size])
+            parts = [{"text": "Here is your picture."}] if texts else []
+            parts.append({"inlineData": {"mimeType": "image/png",
+                                         "data": base64.b64encode(png).decode()}})
             reason = "STOP"
-        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": reason,
-                     "index": 0}
+        candidate: dict[str, Any] = {"finishReason": reason, "index": 0}
+        if parts:
+            candidate["content"] = {"role": "model", "parts": parts}
         return web.json_response({"candidates": [candidate], "usageMetadata": usage,
                                   "modelVersion": model,
-                                  "responseId": secrets.token_urlsafe(12)})
+                                  "responseId": uuid.uuid4().hex[:22]})
 
-    async def _imagen(self, body: Any) -> web.Response:
-        wanted = imagen_request(body)
-        if "FORCE_UNSAFE" in wanted.prompt:
-            return web.json_response({"predictions": [{"raiFilteredReason": (
-                "Your current safety filter threshold filtered out the generated image.")}]})
-        png = await asyncio.to_thread(make_png, wanted.prompt, *ratio_size(wanted.aspect))
-        prediction = {"bytesBase64Encoded": base64.b64encode(png).decode(), "mimeType": "image/png"}
-        return web.json_response({"predictions": [prediction]})
+    # Agent Platform Veo
 
-    # videos
-
-    async def _start_video(self, resource: str, model: str, body: Any, *,
-                           vertex: bool) -> web.Response:
+    async def _start_video(self, resource: str, model: str, body: Any) -> web.Response:
         wanted = video_request(body)
-        if wanted.image is not None and await asyncio.to_thread(image_size, wanted.image) is None:
-            return _fail(400, "Unable to process input image. Please retry or report in "
-                              "https://developers.generativeai.google/guide/troubleshooting")
-        if vertex:
-            prefix = resource if resource.startswith("projects/") else VERTEX_PROJECT + resource
-            name = f"{prefix}/operations/{uuid.uuid4()}"
-        else:
-            name = f"{resource}/operations/{secrets.token_hex(6)}"
-        file_id = secrets.token_hex(6)
-        self.operations[name] = GeminiOperation(name, model, wanted.prompt, wanted.aspect,
-                                                wanted.image, time.monotonic(), vertex, file_id)
-        self._files[file_id] = name
+        for image in (wanted.image, wanted.last_frame, *wanted.references):
+            if image and await asyncio.to_thread(image_size, image) is None:
+                raise Invalid(BAD_IMAGE)
+        first = wanted.image or next(iter(wanted.references), None) or None
+        prefix = resource if resource.startswith("projects/") else VERTEX_PROJECT + resource
+        name = f"{prefix}/operations/{uuid.uuid4()}"
+        self.operations[name] = GeminiOperation(
+            name, model, wanted, Picture.of(first, wanted.prompt, wanted.aspect),
+            time.monotonic())
         return web.json_response({"name": name})
 
-    async def _developer_operation(self, request: web.Request, body: Any) -> web.Response:
-        name = request.match_info["name"]
-        operation = self.operations.get(name)
-        if operation is None or operation.vertex:
-            return _fail(404, f"Operation {name} not found.")
-        return web.json_response(await self._operation_body(operation))
-
-    async def _vertex_operation(self, resource: str, body: Any) -> web.Response:
+    async def _vertex_operation(self, resource: str, body: Any) -> dict[str, Any]:
         name = body.get("operationName") if isinstance(body, dict) else None
-        if not isinstance(name, str) or not name.startswith(resource + "/operations/"):
-            return _fail(400, "operationName must name an operation of " + resource)
+        if not isinstance(name, str) or f"/{resource}/operations/" not in f"/{name}":
+            raise Invalid("operationName must name an operation of " + resource)
         operation = self.operations.get(name)
-        if operation is None or not operation.vertex:
-            return _fail(404, f"Operation {name} not found.")
-        return web.json_response(await self._operation_body(operation))
-
-    async def _operation_body(self, operation: GeminiOperation) -> dict[str, Any]:
+        if operation is None:
+            raise ApiError.of(404, f"Operation {name} not found.")
         prompt = operation.prompt
-        elapsed = time.monotonic() - operation.started
-        if "FORCE_STUCK" in prompt or elapsed < self.config.latency:
-            return {"name": operation.name}
-        done: dict[str, Any] = {"name": operation.name, "done": True}
+        if "FORCE_STUCK" in prompt or time.monotonic() - operation.started < self.config.latency:
+            return {"name": name}
+        done: dict[str, Any] = {"name": name, "done": True}
         if "FORCE_FAIL" in prompt:
             done["error"] = {"code": 13, "message": "Video generation failed: internal error."}
         elif "FORCE_UNSAFE" in prompt:
-            done["response"] = _wrap(operation, {"raiMediaFilteredCount": 1,
-                                                 "raiMediaFilteredReasons": [
-                "The video was filtered because it violates Google's usage guidelines."]})
-        elif operation.vertex:
-            video = pad_mp4(await self._video(operation), self.config.video_bytes)
-            done["response"] = _wrap(operation, {"videos": [
-                {"bytesBase64Encoded": base64.b64encode(video).decode(),
-                 "mimeType": "video/mp4"}]})
+            done["response"] = {"@type": VEO_RESPONSE, "raiMediaFilteredCount": 1,
+                                "raiMediaFilteredReasons": [
+                "The video was filtered because it violates Google's usage guidelines."]}
         else:
-            uri = f"{DEVELOPER_ROOT}/v1beta/files/{operation.file_id}:download?alt=media"
-            done["response"] = _wrap(operation, {"generatedSamples": [{"video": {"uri": uri}}]})
+            done["response"] = {"@type": VEO_RESPONSE, "videos": await self._videos(operation)}
         return done
+
+    async def _videos(self, operation: GeminiOperation) -> list[dict[str, Any]]:
+        wanted = operation.request
+        if wanted.storage_uri is not None:
+            folder = f"{wanted.storage_uri.rstrip('/')}/{operation.name.rpartition('/')[2]}"
+            return [{"gcsUri": f"{folder}/sample_{index}.mp4", "mimeType": "video/mp4"}
+                    for index in range(wanted.count)]
+        video = base64.b64encode(await self.media.video(operation.picture)).decode()
+        return [{"bytesBase64Encoded": video, "mimeType": "video/mp4"}] * wanted.count
+
+    # files
 
     async def _download(self, request: web.Request, body: Any) -> web.StreamResponse:
         file_id = request.match_info["file"]
-        operation = self.operations.get(self._files.get(file_id, ""))
-        if operation is None or operation.vertex:
-            return _fail(404, f"File files/{file_id} not found.")
-        data, size = await self._video(operation), self.config.video_bytes
+        stored = self.media.file(file_id)
+        if stored is None:
+            raise ApiError.of(404, f"File files/{file_id} not found.")
+        if request.query.get("alt") != "media":
+            raise Invalid("files:download needs alt=media")
+        data, size = await self.media.natural(stored.picture), self.config.video_bytes
         return await stream(request, padded_chunks(data, size),
                             length=padded_size(len(data), size), content_type="video/mp4")
 
-    async def _video(self, operation: GeminiOperation) -> bytes:
-        width, height = operation.size
-        image = operation.image
-        seed = operation.prompt if image is None else hashlib.sha256(image).hexdigest()
-        key = ("gemini", image is not None, seed, width, height)
-
-        def render() -> bytes:
-            rgb = decode_image(image, width, height) if image is not None else None
-            return make_mp4(rgb or gradient_rgb(seed, width, height), width, height)
-
-        return await self._videos.get(key, render)
-
-
-def _serves(model: str, method: str) -> bool:
-    """Which simulated model answers which method: Gemini image models, Imagen and Veo."""
-    if method == "generateContent":
-        return "image" in model and not model.startswith("imagen")
-    if method == "predict":
-        return model.startswith("imagen")
-    return method == "predictLongRunning" and model.startswith("veo")
+    async def _file_info(self, request: web.Request, body: Any) -> web.Response:
+        file_id = request.match_info["file"]
+        stored = self.media.file(file_id)
+        if stored is None:
+            raise ApiError.of(404, f"File files/{file_id} not found.")
+        created = _iso(stored.created)
+        uri = f"{DEVELOPER_ROOT}/v1beta/files/{file_id}"
+        return web.json_response({
+            "name": f"files/{file_id}", "mimeType": "video/mp4",
+            "sizeBytes": str(await self.media.size(stored.picture)),
+            "createTime": created, "updateTime": created,
+            "expirationTime": _iso(stored.created + FILE_SECONDS),
+            "uri": uri, "downloadUri": f"{uri}:download?alt=media",
+            "state": "ACTIVE", "source": "GENERATED"})
 
 
-def _wrap(operation: GeminiOperation, response: dict[str, Any]) -> dict[str, Any]:
-    """The operation's `response`: Vertex AI puts the fields at the top, the Developer API under
-    `generateVideoResponse`."""
-    if operation.vertex:
-        return {"@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
-                **response}
-    return {"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta."
-                     "PredictLongRunningResponse", "generateVideoResponse": response}
+def _png(prompt: str, image: bytes | None, aspect: str, long_side: int) -> bytes:
+    """The picture: the input picture scaled (an edit), else a gradient of the prompt."""
+    width, height = ratio_size(aspect, long_side)
+    rgb = decode_image(image, width, height) if image else None
+    return encode_png(rgb, width, height) if rgb else make_png(prompt, width, height)
 
 
 def _fail(status: int, message: str) -> web.Response:
     return web.json_response(google_error(status, message), status=status)
 
 
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 def env_lines(base_url: str, api_key: str | None) -> list[str]:
     """What an operator pastes into the bot's environment to use the simulated Gemini API."""
-    lines = ["PROVIDER=gemini", f"GEMINI_API_URL={base_url}"]
-    if api_key is None:
-        return [*lines, "# any non-empty GEMINI_API_KEY is accepted"]
-    return [*lines, f"GEMINI_API_KEY={api_key}"]
+    lines = ["PROVIDER=gemini", f"GEMINI_API_URL={base_url}",
+             f"GEMINI_VIDEO_MODEL={DEFAULT_VIDEO_MODEL}",
+             f"GEMINI_IMAGE_MODEL={DEFAULT_IMAGE_MODEL}"]
+    key = (["# any non-empty GEMINI_API_KEY is accepted"] if api_key is None
+           else [f"GEMINI_API_KEY={api_key}"])
+    return [*lines, *key,
+            "# Agent Platform instead: GEMINI_VERTEX=true, any GEMINI_PROJECT, "
+            f"GEMINI_VIDEO_MODEL={DEFAULT_VERTEX_VIDEO_MODEL} (GEMINI_LOCATION=global for "
+            "gemini-omni-1.2-flash)"]

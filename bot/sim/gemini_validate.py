@@ -1,7 +1,9 @@
-"""Checks of the Gemini API request bodies google-genai sends (Developer API and Vertex AI).
+"""Checks of the Gemini API request bodies: image `generateContent` and Agent Platform Veo.
 
-Each check raises `Invalid` naming the field, the way Google answers "Invalid JSON payload
-received. Unknown name ...", so a bot or SDK change shows as a clear 400.
+Written from upstream-2026.md section 2 and Google's REST references (`GenerateContentRequest`,
+`ImageConfig`; Veo's `instances[]` and `parameters`). Each check raises `Invalid` naming the field,
+the way Google answers "Invalid JSON payload received. Unknown name ...", so a bot change shows as
+a clear 400. The Interactions API has its own checks (`interactions_validate`).
 """
 
 from __future__ import annotations
@@ -14,98 +16,134 @@ from typing import Any
 from bot.sim.validate import Invalid
 
 IMAGE_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
-IMAGEN_RATIOS = frozenset({"1:1", "3:4", "4:3", "9:16", "16:9"})
-VIDEO_RATIOS = frozenset({"16:9", "9:16"})
+#: gemini-3.1-flash-image also draws these (Agent Platform's AspectRatio enum).
+WIDE_RATIOS = frozenset({"1:4", "4:1", "1:8", "8:1"})
+IMAGE_SIZES = ("1K", "2K", "4K")  # upper-case K, as Google demands
+VIDEO_RATIOS = ("16:9", "9:16")
 IMAGE_MIMES = frozenset({"image/png", "image/jpeg", "image/webp"})
 _CONTENT_KEYS = frozenset({"contents", "generationConfig", "safetySettings", "systemInstruction",
                            "tools", "toolConfig", "cachedContent", "labels"})
+_PART_KEYS = frozenset({"text", "inlineData", "fileData", "thought", "thoughtSignature"})
 _GENERATION_KEYS = frozenset({"responseModalities", "imageConfig", "candidateCount",
-                              "temperature", "topP", "topK", "seed", "maxOutputTokens"})
+                              "temperature", "topP", "topK", "seed", "maxOutputTokens",
+                              "thinkingConfig"})
+_IMAGE_CONFIG_KEYS = frozenset({"aspectRatio", "imageSize", "personGeneration",
+                                "imageOutputOptions"})
 _INSTANCE_KEYS = frozenset({"prompt", "image", "lastFrame", "referenceImages", "video"})
 _VIDEO_PARAMETERS = frozenset({"sampleCount", "aspectRatio", "durationSeconds", "resolution",
                                "negativePrompt", "personGeneration", "enhancePrompt",
-                               "generateAudio", "seed", "storageUri", "fps",
-                               "compressionQuality", "resizeMode"})
-_IMAGEN_PARAMETERS = frozenset({"sampleCount", "aspectRatio", "negativePrompt", "seed",
-                                "personGeneration", "safetySetting", "includeRaiReason",
-                                "outputOptions", "addWatermark", "enhancePrompt", "language",
-                                "sampleImageSize", "imageSize", "guidanceScale"})
+                               "generateAudio", "seed", "storageUri", "compressionQuality",
+                               "resizeMode"})
+MAX_REFERENCES = 3
 
 
 @dataclass(frozen=True)
 class ImageRequest:
+    """A generateContent call for a picture."""
+
     prompt: str
     aspect: str
+    size: str  # "1K", "2K" or "4K"
+    modalities: tuple[str, ...]
+    image: bytes | None  # the first inline input picture (an edit), if any
 
 
 @dataclass(frozen=True)
 class VideoRequest:
+    """An Agent Platform Veo `:predictLongRunning` call."""
+
     prompt: str
     aspect: str
-    image: bytes | None
+    image: bytes | None  # first frame
+    last_frame: bytes | None
+    references: tuple[bytes, ...]  # asset reference images
     count: int
+    seconds: int
+    resolution: str
+    negative_prompt: str | None
+    seed: int | None
+    generate_audio: bool | None
+    storage_uri: str | None
 
 
-def content_request(body: Any) -> ImageRequest:
-    """A `generateContent` body: the prompt's text and the asked aspect ratio."""
+def content_request(body: Any, *, wide_ratios: bool = False) -> ImageRequest:
+    """A `generateContent` body asking an image model for a picture."""
     body = _dict(body, "body")
     _known(body, _CONTENT_KEYS, "")
     contents = body.get("contents")
     if not isinstance(contents, list) or not contents:
         raise Invalid("contents must be a non-empty list")
-    texts = [str(part["text"]) for content in contents for part in _parts(content)
-             if isinstance(part.get("text"), str)]
-    prompt = " ".join(texts).strip()
-    if not prompt:
+    parts = [part for content in contents for part in _parts(content)]
+    prompt = " ".join(str(part["text"]) for part in parts if isinstance(part.get("text"), str))
+    images = [_inline_data(part["inlineData"]) for part in parts if "inlineData" in part]
+    if not prompt.strip():
         raise Invalid("contents[].parts[].text: a text prompt is required")
     config = _dict(body.get("generationConfig") or {}, "generationConfig")
     _known(config, _GENERATION_KEYS, "generationConfig")
     modalities = config.get("responseModalities") or ["TEXT", "IMAGE"]
-    if not isinstance(modalities, list) or not set(modalities) <= {"TEXT", "IMAGE"}:
-        raise Invalid("generationConfig.responseModalities must be a subset of TEXT, IMAGE")
+    if (not isinstance(modalities, list) or not set(modalities) <= {"TEXT", "IMAGE"}
+            or "IMAGE" not in modalities):
+        raise Invalid("generationConfig.responseModalities must hold IMAGE (and may hold TEXT)")
     image_config = _dict(config.get("imageConfig") or {}, "generationConfig.imageConfig")
+    _known(image_config, _IMAGE_CONFIG_KEYS, "generationConfig.imageConfig")
     aspect = image_config.get("aspectRatio", "1:1")
-    _one_of(aspect, IMAGE_RATIOS, "generationConfig.imageConfig.aspectRatio")
-    return ImageRequest(prompt, aspect)
-
-
-def imagen_request(body: Any) -> ImageRequest:
-    """An Imagen `:predict` body."""
-    instance, parameters = _instance_and_parameters(body, _IMAGEN_PARAMETERS)
-    _known(instance, frozenset({"prompt"}), "instances[0]")
-    aspect = parameters.get("aspectRatio", "1:1")
-    _one_of(aspect, IMAGEN_RATIOS, "parameters.aspectRatio")
-    _count(parameters)
-    return ImageRequest(_prompt(instance), aspect)
+    _one_of(aspect, IMAGE_RATIOS | WIDE_RATIOS if wide_ratios else IMAGE_RATIOS,
+            "generationConfig.imageConfig.aspectRatio")
+    size = image_config.get("imageSize", "1K")
+    _one_of(size, IMAGE_SIZES, "generationConfig.imageConfig.imageSize")
+    return ImageRequest(prompt.strip(), aspect, size, tuple(modalities),
+                        images[0] if images else None)
 
 
 def video_request(body: Any) -> VideoRequest:
-    """A Veo `:predictLongRunning` body: prompt, aspect ratio, optional first frame."""
-    instance, parameters = _instance_and_parameters(body, _VIDEO_PARAMETERS)
-    _known(instance, _INSTANCE_KEYS, "instances[0]")
-    aspect = parameters.get("aspectRatio", "16:9")
-    _one_of(aspect, VIDEO_RATIOS, "parameters.aspectRatio")
-    for name, allowed in (("resolution", {"720p", "1080p"}), ("durationSeconds", {4, 6, 8})):
-        if name in parameters:
-            _one_of(parameters[name], allowed, f"parameters.{name}")
-    image = _image(instance["image"], "instances[0].image") if "image" in instance else None
-    prompt = instance.get("prompt", "")
-    if not isinstance(prompt, str) or (not prompt.strip() and image is None):
-        raise Invalid("instances[0].prompt: a prompt (or an image) is required")
-    return VideoRequest(prompt, aspect, image, _count(parameters))
-
-
-def _instance_and_parameters(
-    body: Any, allowed: frozenset[str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Veo `:predictLongRunning` body: prompt, frames, references and parameters."""
     body = _dict(body, "body")
     _known(body, frozenset({"instances", "parameters"}), "")
     instances = body.get("instances")
     if not isinstance(instances, list) or len(instances) != 1:
         raise Invalid("instances must be a list of exactly one instance")
+    instance = _dict(instances[0], "instances[0]")
+    _known(instance, _INSTANCE_KEYS, "instances[0]")
     parameters = _dict(body.get("parameters") or {}, "parameters")
-    _known(parameters, allowed, "parameters")
-    return _dict(instances[0], "instances[0]"), parameters
+    _known(parameters, _VIDEO_PARAMETERS, "parameters")
+    image = _image(instance["image"], "instances[0].image") if "image" in instance else None
+    last = (_image(instance["lastFrame"], "instances[0].lastFrame")
+            if "lastFrame" in instance else None)
+    if "lastFrame" in instance and "image" not in instance:
+        raise Invalid("instances[0].lastFrame needs instances[0].image (the first frame)")
+    references = _references(instance.get("referenceImages"))
+    if references and "image" in instance:
+        raise Invalid("instances[0].referenceImages cannot be combined with instances[0].image")
+    prompt = instance.get("prompt", "")
+    if not isinstance(prompt, str) or (not prompt.strip() and image is None):
+        raise Invalid("instances[0].prompt: a prompt (or an image) is required")
+    aspect = parameters.get("aspectRatio", "16:9")
+    _one_of(aspect, VIDEO_RATIOS, "parameters.aspectRatio")
+    seconds = parameters.get("durationSeconds", 8)
+    _one_of(seconds, (4, 6, 8), "parameters.durationSeconds")
+    resolution = parameters.get("resolution", "720p")
+    _one_of(resolution, ("720p", "1080p"), "parameters.resolution")
+    return VideoRequest(prompt, aspect, image, last, references, _count(parameters), seconds,
+                        resolution,
+                        _typed(parameters, "negativePrompt", str),
+                        _typed(parameters, "seed", int),
+                        _typed(parameters, "generateAudio", bool),
+                        _storage(parameters.get("storageUri")))
+
+
+def _references(value: Any) -> tuple[bytes, ...]:
+    if value is None:
+        return ()
+    where = "instances[0].referenceImages"
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_REFERENCES:
+        raise Invalid(f"{where} must be a list of 1 to {MAX_REFERENCES} reference images")
+    images = []
+    for index, item in enumerate(value):
+        reference = _dict(item, f"{where}[{index}]")
+        _known(reference, frozenset({"image", "referenceType"}), f"{where}[{index}]")
+        _one_of(reference.get("referenceType"), ("asset",), f"{where}[{index}].referenceType")
+        images.append(_image(reference.get("image"), f"{where}[{index}].image"))
+    return tuple(images)
 
 
 def _image(value: Any, where: str) -> bytes:
@@ -113,24 +151,47 @@ def _image(value: Any, where: str) -> bytes:
     _known(image, frozenset({"bytesBase64Encoded", "mimeType", "gcsUri"}), where)
     _one_of(image.get("mimeType"), IMAGE_MIMES, f"{where}.mimeType")
     encoded = image.get("bytesBase64Encoded")
+    if "gcsUri" in image and encoded is None:
+        return b""  # a Cloud Storage picture: the simulator cannot read it
     if not isinstance(encoded, str) or not encoded:
         raise Invalid(f"{where}.bytesBase64Encoded is required")
+    return _base64(encoded, f"{where}.bytesBase64Encoded")
+
+
+def _inline_data(value: Any) -> bytes:
+    where = "contents[].parts[].inlineData"
+    data = _dict(value, where)
+    _known(data, frozenset({"mimeType", "data"}), where)
+    _one_of(data.get("mimeType"), IMAGE_MIMES | {"image/heic", "image/heif"}, f"{where}.mimeType")
+    if not isinstance(data.get("data"), str):
+        raise Invalid(f"{where}.data must be a base64 string")
+    return _base64(data["data"], f"{where}.data")
+
+
+def _base64(encoded: str, where: str) -> bytes:
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise Invalid(f"{where}.bytesBase64Encoded is not valid base64") from exc
+        raise Invalid(f"{where} is not valid base64") from exc
 
 
-def _prompt(instance: dict[str, Any]) -> str:
-    prompt = instance.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise Invalid("instances[0].prompt must be a non-empty string")
-    return prompt
+def _storage(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.startswith("gs://")):
+        raise Invalid("parameters.storageUri must be a gs:// URI")
+    return value
+
+
+def _typed(parameters: dict[str, Any], name: str, kind: type) -> Any:
+    value = parameters.get(name)
+    if value is not None and (not isinstance(value, kind)
+                              or (kind is int and isinstance(value, bool))):
+        raise Invalid(f"parameters.{name} must be a {kind.__name__}")
+    return value
 
 
 def _count(parameters: dict[str, Any]) -> int:
     count = parameters.get("sampleCount", 1)
-    if not isinstance(count, int) or not 1 <= count <= 4:
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 4:
         raise Invalid("parameters.sampleCount must be an integer from 1 to 4")
     return count
 
@@ -139,7 +200,10 @@ def _parts(content: Any) -> list[dict[str, Any]]:
     parts = _dict(content, "contents[]").get("parts")
     if not isinstance(parts, list):
         raise Invalid("contents[].parts must be a list")
-    return [_dict(part, "contents[].parts[]") for part in parts]
+    checked = [_dict(part, "contents[].parts[]") for part in parts]
+    for part in checked:
+        _known(part, _PART_KEYS, "contents[].parts[]")
+    return checked
 
 
 def _dict(value: Any, where: str) -> dict[str, Any]:
@@ -155,6 +219,10 @@ def _known(value: dict[str, Any], allowed: frozenset[str], where: str) -> None:
                           f"'{where or 'body'}': Cannot find field.")
 
 
-def _one_of(value: Any, allowed: set[Any] | frozenset[Any], where: str) -> None:
-    if value not in allowed:
+def _one_of(value: Any, allowed: tuple[Any, ...] | frozenset[Any], where: str) -> None:
+    try:
+        known = not isinstance(value, bool) and value in allowed
+    except TypeError:  # a list or an object
+        known = False
+    if not known:
         raise Invalid(f"{where}: {value!r} is not one of {sorted(map(str, allowed))}")

@@ -23,6 +23,7 @@ from bot.sim import validate
 from bot.sim.config import SimConfig
 from bot.sim.gemini import GeminiSim
 from bot.sim.google import QUOTA, SUCCESSFUL, google_error, unsafe_error
+from bot.sim.interactions import InteractionRecord
 from bot.sim.loopback import Handler, LoopbackServer, Route, RouteSpec, stream
 from bot.sim.media import (
     Mp4Cache,
@@ -187,6 +188,10 @@ class FlowSimulator:
                retry_after: float | None = None, body: dict[str, Any] | None = None) -> None:
         """Answers the next `times` requests whose path contains the string with this status."""
         self._injections.append(_Injection(path_contains, status, times, retry_after, body))
+
+    def interactions(self) -> list[InteractionRecord]:
+        """Every Gemini Omni interaction created (Interactions API), oldest first."""
+        return self.gemini.records()
 
     def video_times(self) -> dict[str, VideoTiming]:
         """Per Flow video prompt: when its create-video arrived, when its MP4 was first fetched."""

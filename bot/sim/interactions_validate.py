@@ -1,0 +1,295 @@
+"""Checks of an Interactions API create body asking Gemini Omni for a video.
+
+Written from upstream-2026.md section 2 and the Interactions API types (google-genai's
+`CreateModelInteraction`, `VideoResponseFormat`, `VideoConfig`, content blocks and steps). Each
+check raises `Invalid` (Google's 400 INVALID_ARGUMENT) naming the field, so a client change shows
+as a clear error instead of a silently ignored option.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sim.gemini_models import OmniModel
+from bot.sim.validate import Invalid
+
+TASKS = ("text_to_video", "image_to_video", "reference_to_video", "edit", "extend", "upscale")
+VIDEO_RATIOS = ("16:9", "9:16")
+RESOLUTIONS = ("360p", "720p", "1080p", "4k")
+DELIVERIES = ("inline", "uri")
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp", "image/heic", "image/heif")
+VIDEO_MIMES = ("video/mp4", "video/mpeg", "video/mpg", "video/mov", "video/avi", "video/x-flv",
+               "video/webm", "video/wmv", "video/3gpp", "video/quicktime")
+MAX_IMAGES = 10  # Omni's "maximum images per prompt"
+#: Tasks that work on an existing video: one in the input, or the previous interaction's.
+VIDEO_TASKS = ("edit", "extend", "upscale")
+
+_CREATE_KEYS = frozenset({
+    "model", "input", "background", "environment", "generation_config", "labels",
+    "previous_interaction_id", "response_format", "response_mime_type", "response_modalities",
+    "safety_settings", "service_tier", "store", "stream", "system_instruction", "tools",
+    "webhook_config"})
+_GENERATION_KEYS = frozenset({
+    "image_config", "max_output_tokens", "seed", "speech_config", "stop_sequences",
+    "temperature", "top_p", "thinking_level", "thinking_summaries", "tool_choice",
+    "transcription_config", "video_config"})
+_FORMAT_KEYS = frozenset({"type", "aspect_ratio", "resolution", "duration", "delivery",
+                          "gcs_uri"})
+_BLOCK_KEYS = {
+    "text": frozenset({"type", "text", "annotations"}),
+    "image": frozenset({"type", "data", "uri", "mime_type", "resolution"}),
+    "video": frozenset({"type", "data", "uri", "mime_type", "resolution", "processing"}),
+    "audio": frozenset({"type", "data", "uri", "mime_type"}),
+    "document": frozenset({"type", "data", "uri", "mime_type"}),
+}
+_STEP_TYPES = ("user_input", "model_output")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)s$")
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """One image block of the input: inline bytes, or a Files API / Cloud Storage uri."""
+
+    data: bytes | None
+    mime_type: str | None
+    uri: str | None
+
+
+@dataclass(frozen=True)
+class OmniRequest:
+    """What a create asked of Omni, once checked."""
+
+    model: str
+    prompt: str
+    images: tuple[InputImage, ...]
+    videos: int  # video blocks in the input (the clip to edit, extend or upscale)
+    task: str | None  # None: the model picks the mode from the inputs
+    aspect_ratio: str
+    resolution: str
+    duration: str | None  # as asked, e.g. "8s"
+    delivery: str | None  # None: Google's choice (inline when it fits)
+    gcs_uri: str | None
+    background: bool
+    stream: bool
+    previous_interaction_id: str | None
+
+
+def check_keys(body: Any) -> dict[str, Any]:
+    """The body as an object with only the fields Google knows (checked before the model)."""
+    checked = _dict(body, "body")
+    _known(checked, _CREATE_KEYS, "")
+    return checked
+
+
+def omni_request(body: dict[str, Any], model: OmniModel, *, vertex: bool) -> OmniRequest:
+    """A create body for an Omni `model` (the model itself was looked up by the caller)."""
+    prompt, images, videos = _input(body.get("input"))
+    if len(images) > MAX_IMAGES:
+        raise Invalid(f"input: at most {MAX_IMAGES} images per request, got {len(images)}")
+    task = _task(body.get("generation_config"), model)
+    previous = body.get("previous_interaction_id")
+    if previous is not None and (not isinstance(previous, str) or not previous):
+        raise Invalid("previous_interaction_id must be a non-empty string")
+    _check_task(task, len(images), videos, previous)
+    if not prompt and not images and not videos and task not in VIDEO_TASKS:
+        raise Invalid("input: a text prompt (or an image or video) is required")
+    fmt = _response_format(body.get("response_format"))
+    duration = fmt.get("duration")
+    if duration is not None:
+        _check_duration(duration, model, frames=task == "image_to_video" and len(images) == 2)
+    delivery = fmt.get("delivery")
+    if delivery is not None:
+        _one_of(delivery, DELIVERIES, "response_format.delivery")
+    gcs_uri = fmt.get("gcs_uri")
+    if gcs_uri is not None:
+        if not vertex:
+            raise Invalid("response_format.gcs_uri is not supported in Gemini API")
+        if not isinstance(gcs_uri, str) or not gcs_uri.startswith("gs://"):
+            raise Invalid("response_format.gcs_uri must be a gs:// URI")
+    elif vertex and delivery == "uri":
+        raise Invalid("response_format.gcs_uri is required when delivery is uri")
+    aspect = fmt.get("aspect_ratio", "16:9")
+    _one_of(aspect, VIDEO_RATIOS, "response_format.aspect_ratio")
+    resolution = fmt.get("resolution", "720p")
+    _one_of(resolution, RESOLUTIONS, "response_format.resolution")
+    return OmniRequest(model.name, prompt, tuple(images), videos, task, aspect, resolution,
+                       duration, delivery, gcs_uri, _flag(body, "background"),
+                       _flag(body, "stream"), previous)
+
+
+def _input(value: Any) -> tuple[str, list[InputImage], int]:
+    """The prompt text, the images and the number of videos of every user_input turn."""
+    if isinstance(value, str):
+        return value.strip(), [], 0
+    if isinstance(value, dict):
+        blocks = [(value, "input")]
+    elif isinstance(value, list) and value:
+        blocks = _blocks(value)
+    elif value is None:
+        raise Invalid("input is required")
+    else:
+        raise Invalid("input must be a string, a content block, or a list of content blocks "
+                      "or steps")
+    texts: list[str] = []
+    images: list[InputImage] = []
+    videos = 0
+    for block, where in blocks:
+        kind = _block(block, where)
+        if kind == "text":
+            texts.append(block["text"])
+        elif kind == "image":
+            images.append(_image(block, where))
+        elif kind == "video":
+            videos += 1
+    return " ".join(texts).strip(), images, videos
+
+
+def _blocks(items: list[Any]) -> list[tuple[dict[str, Any], str]]:
+    """Content blocks of a list that is all content blocks, or all steps (user turns only)."""
+    kinds = [_dict(item, f"input[{i}]").get("type") for i, item in enumerate(items)]
+    if not any(kind in _STEP_TYPES for kind in kinds):
+        return [(item, f"input[{i}]") for i, item in enumerate(items)]
+    blocks: list[tuple[dict[str, Any], str]] = []
+    for i, (item, kind) in enumerate(zip(items, kinds, strict=True)):
+        where = f"input[{i}]"
+        if kind not in _STEP_TYPES:
+            raise Invalid(f"{where}.type: {kind!r} cannot be mixed with steps here; use a "
+                          "user_input step")
+        _known(item, frozenset({"type", "content", "error"}), where)
+        content = item.get("content")
+        if not isinstance(content, list):
+            raise Invalid(f"{where}.content must be a list of content blocks")
+        if kind == "user_input":
+            blocks += [(_dict(block, f"{where}.content[{j}]"), f"{where}.content[{j}]")
+                       for j, block in enumerate(content)]
+    if not blocks:
+        raise Invalid("input: a user_input step with content is required")
+    return blocks
+
+
+def _block(block: dict[str, Any], where: str) -> str:
+    kind = block.get("type")
+    if not isinstance(kind, str) or kind not in _BLOCK_KEYS:
+        raise Invalid(f"{where}.type: {kind!r} is not a content type "
+                      f"({', '.join(sorted(_BLOCK_KEYS))})")
+    _known(block, _BLOCK_KEYS[kind], where)
+    if kind == "text" and not isinstance(block.get("text"), str):
+        raise Invalid(f"{where}.text must be a string")
+    if kind == "video":
+        _media_source(block, where)
+        if block.get("mime_type") is not None:
+            _one_of(block["mime_type"], VIDEO_MIMES, f"{where}.mime_type")
+    return kind
+
+
+def _image(block: dict[str, Any], where: str) -> InputImage:
+    data, uri = _media_source(block, where)
+    mime = block.get("mime_type")
+    if data is not None and mime is None:
+        raise Invalid(f"{where}.mime_type is required with inline data")
+    if mime is not None:
+        _one_of(mime, IMAGE_MIMES, f"{where}.mime_type")
+    return InputImage(data, mime, uri)
+
+
+def _media_source(block: dict[str, Any], where: str) -> tuple[bytes | None, str | None]:
+    data, uri = block.get("data"), block.get("uri")
+    if (data is None) == (uri is None):
+        raise Invalid(f"{where}: exactly one of data or uri is required")
+    if uri is not None:
+        if not isinstance(uri, str) or not uri:
+            raise Invalid(f"{where}.uri must be a non-empty string")
+        return None, uri
+    if not isinstance(data, str) or not data:
+        raise Invalid(f"{where}.data must be a base64 string")
+    try:
+        return base64.b64decode(data, validate=True), None
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid(f"{where}.data is not valid base64") from exc
+
+
+def _task(value: Any, model: OmniModel) -> str | None:
+    if value is None:
+        return None
+    config = _dict(value, "generation_config")
+    _known(config, _GENERATION_KEYS, "generation_config")
+    if "seed" in config:  # Omni has no seed (upstream-2026.md)
+        raise Invalid(f"generation_config.seed is not supported by {model.name}")
+    video = config.get("video_config")
+    if video is None:
+        return None
+    video = _dict(video, "generation_config.video_config")
+    _known(video, frozenset({"task"}), "generation_config.video_config")
+    task = video.get("task")
+    if task is not None:
+        _one_of(task, TASKS, "generation_config.video_config.task")
+    return task
+
+
+def _check_task(task: str | None, images: int, videos: int, previous: str | None) -> None:
+    where = "generation_config.video_config.task"
+    if task == "image_to_video" and images not in (1, 2):
+        raise Invalid(f"{where}: image_to_video takes one input image (the first frame) or "
+                      f"two (first and last frame), got {images}")
+    if task == "reference_to_video" and images == 0:
+        raise Invalid(f"{where}: reference_to_video needs at least one reference image")
+    if task in VIDEO_TASKS and videos == 0 and previous is None:
+        raise Invalid(f"{where}: {task} needs a video: a video block in input, or "
+                      "previous_interaction_id")
+
+
+def _response_format(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, list):  # a list of formats is allowed; Omni answers one video
+        videos = [item for item in value if isinstance(item, dict) and item.get("type") == "video"]
+        if len(videos) != 1:
+            raise Invalid("response_format: exactly one format of type video is required")
+        value = videos[0]
+    fmt = _dict(value, "response_format")
+    if fmt.get("type") != "video":
+        raise Invalid(f"response_format.type: {fmt.get('type')!r} is not supported by Gemini "
+                      "Omni, use \"video\"")
+    _known(fmt, _FORMAT_KEYS, "response_format")
+    return fmt
+
+
+def _check_duration(value: Any, model: OmniModel, *, frames: bool) -> None:
+    where = "response_format.duration"
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise Invalid(f'{where}: {value!r} is not a duration; use a string such as "8s"')
+    top = model.max_seconds_with_frames if frames else model.max_seconds
+    seconds = float(match.group(1))
+    if not model.min_seconds <= seconds <= top:
+        raise Invalid(f"{where}: {value} is out of range for {model.name} "
+                      f"({model.min_seconds:g}s to {top:g}s)")
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise Invalid(f"{name} must be a boolean")
+    return value
+
+
+def _dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid(f"{where} must be an object")
+    return value
+
+
+def _known(value: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise Invalid(f'Invalid JSON payload received. Unknown name "{key}" at '
+                          f"'{where or 'body'}': Cannot find field.")
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], where: str) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise Invalid(f"{where}: {value!r} is not one of {', '.join(allowed)}")
