@@ -38,8 +38,7 @@ def _frames(path: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
-@pytest.mark.parametrize("provider", ["flow", pytest.param("gemini", marks=pytest.mark.skip(
-    reason="simulator serves the retired Developer-API Veo; Interactions API sim pending"))])
+@pytest.mark.parametrize("provider", ["flow", "gemini"])
 async def test_image_then_animate_writes_a_playable_mp4(
         sim: FlowSimulator, tmp_path: Path, provider: str) -> None:
     code, stderr = await _generate(sim, tmp_path, "--provider", provider, "--image", "a cute cat",

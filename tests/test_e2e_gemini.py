@@ -1,9 +1,6 @@
 """End to end with PROVIDER=gemini: the core scenarios through the real google-genai client,
-against the simulator's copy of Google's official API, over loopback.
-
-The simulator still serves the retired Developer-API Veo; the bot makes Developer-API videos with
-Omni on the Interactions API, so those video variants are skipped until the simulator serves it
-(Veo 3.1 on Agent Platform runs)."""
+against the simulator's copy of Google's official API, over loopback: Omni on the Interactions
+API with a Developer API key, Veo 3.1 on Agent Platform."""
 
 from __future__ import annotations
 
@@ -28,17 +25,13 @@ def _gemini_calls(bot: BotHarness, marker: str) -> list[Any]:
     return [e for e in bot.sim.log if marker in e.path]
 
 
-RETIRED_SIM = pytest.mark.skip(
-    reason="simulator serves the retired Developer-API Veo; Interactions API sim pending")
-
-
 @pytest.fixture(params=[False, True], ids=["developer-api", "vertex"])
 async def gemini(request: pytest.FixtureRequest, start_bot: StartBot) -> BotHarness:
     bot: BotHarness = await start_bot(provider="gemini", gemini_vertex=request.param)
     return bot
 
 
-@pytest.fixture(params=[pytest.param(False, id="developer-api", marks=RETIRED_SIM),
+@pytest.fixture(params=[pytest.param(False, id="developer-api"),
                         pytest.param(True, id="vertex")])
 async def gemini_video(request: pytest.FixtureRequest, start_bot: StartBot) -> BotHarness:
     """The bot on PROVIDER=gemini for scenarios that make videos."""
@@ -103,7 +96,6 @@ async def test_stranger_causes_no_request(gemini: BotHarness) -> None:
     assert gemini.sim.log == []
 
 
-@RETIRED_SIM
 async def test_wrong_key_makes_jobs_wait(start_bot: StartBot) -> None:
     bot = await start_bot(provider="gemini", gemini_api_key="AIzaSy-not-the-right-key-000000")
     bot.telegram.send_text(USER, "/video a dog")
@@ -111,7 +103,7 @@ async def test_wrong_key_makes_jobs_wait(start_bot: StartBot) -> None:
     assert job.error_code == "auth_expired" and job.task_id is None
 
 
-@pytest.mark.parametrize("vertex", [pytest.param(False, id="developer-api", marks=RETIRED_SIM),
+@pytest.mark.parametrize("vertex", [pytest.param(False, id="developer-api"),
                                     pytest.param(True, id="vertex")])
 async def test_restart_mid_render_resumes_the_operation(start_bot: StartBot, vertex: bool) -> None:
     bot = await start_bot(provider="gemini", gemini_vertex=vertex)

@@ -1,10 +1,8 @@
 """GeminiProvider through the real google-genai SDK against the simulator's Gemini API on loopback.
 
 Images run on both ways in (an AI Studio key on the Developer API, Agent Platform express mode).
-Videos: the simulator still serves the retired Developer-API Veo (`:predictLongRunning`), which the
-provider no longer calls (Omni goes through the Interactions API there), so the Developer-API
-video variants are skipped until the simulator serves the Interactions API; Veo 3.1 on Agent
-Platform runs. `tests/test_gemini_omni.py` covers Omni on `httpx.MockTransport`.
+Videos: Omni on the Interactions API on the Developer API, Veo 3.1 on Agent Platform.
+`tests/test_gemini_omni.py` covers Omni on `httpx.MockTransport` too.
 """
 
 from __future__ import annotations
@@ -55,11 +53,10 @@ from storage.jobs import JobStore
 
 API_KEY = "AIzaSyTest-gemini-key-0123456789abcdef"
 MODES = pytest.mark.parametrize("vertex", [False, True], ids=["developer", "vertex"])
-RETIRED_SIM = pytest.mark.skip(
-    reason="simulator serves the retired Developer-API Veo; Interactions API sim pending")
+
+
 #: Video scenarios: Veo 3.1 on Agent Platform runs; the Developer-API variant waits for the sim.
-VEO_MODES = pytest.mark.parametrize("vertex", [pytest.param(False, id="developer",
-                                                            marks=RETIRED_SIM),
+VEO_MODES = pytest.mark.parametrize("vertex", [pytest.param(False, id="developer"),
                                                pytest.param(True, id="vertex")])
 LEGACY_OPERATION = "models/veo-3.1-fast-generate-preview/operations/abc"
 
@@ -261,7 +258,6 @@ async def test_a_wrong_key_is_an_expired_credential(sim: FlowSimulator,
         await gemini.submit(GenerationRequest(JobKind.IMAGE, "a dog", Aspect.LANDSCAPE))
 
 
-@RETIRED_SIM
 async def test_invalid_argument_is_a_rejection(sim: FlowSimulator, http: httpx.AsyncClient,
                                                tmp_path: Path) -> None:
     gemini = provider(sim, http, tmp_path, video_model="gemini-2.5-flash")
@@ -352,7 +348,7 @@ async def test_a_wrong_key_stops_the_whole_poll(sim: FlowSimulator,
                                                 http: httpx.AsyncClient, tmp_path: Path) -> None:
     gemini = provider(sim, http, tmp_path, api_key="AIzaSyWrong-key-for-the-test-987654321")
     with pytest.raises(AuthExpired):
-        await gemini.check([{"name": LEGACY_OPERATION}])
+        await gemini.check([{"interaction": "v1_made-with-another-key"}])
 
 
 # the engine, unchanged, driving the Gemini provider
