@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.jobs.model import ProviderName
@@ -17,6 +17,10 @@ IdList = Annotated[frozenset[int], NoDecode]
 GEMINI_IMAGE_MODEL = "gemini-3.1-flash-image"
 GEMINI_VIDEO_MODEL = "gemini-omni-1.1-flash"
 GEMINI_VERTEX_VIDEO_MODEL = "veo-3.1-fast-generate-001"
+#: The useapi.net defaults of the contract (rows of the catalog too).
+USEAPI_URL = "https://api.useapi.net/v1/google-flow"
+USEAPI_IMAGE_MODEL = "nano-banana-pro"
+USEAPI_VIDEO_MODEL = "veo-3.1-fast"
 
 
 class Settings(BaseSettings):
@@ -63,10 +67,17 @@ class Settings(BaseSettings):
     gemini_image_model: str = GEMINI_IMAGE_MODEL
     #: empty means the default of the chosen API (see `_gemini_video_default`)
     gemini_video_model: str = ""
+    useapi_token: SecretStr | None = None
+    useapi_url: str = USEAPI_URL
+    #: the Google account every useapi.net call names; None: useapi picks the healthiest one
+    useapi_email: str | None = None
+    useapi_image_model: str = USEAPI_IMAGE_MODEL
+    useapi_video_model: str = USEAPI_VIDEO_MODEL
     log_level: str = "INFO"
 
     @field_validator("daily_video_limit", "bot_secret_key", "gemini_api_key", "gemini_api_url",
-                     "gemini_project", "gemini_location", mode="before")
+                     "gemini_project", "gemini_location", "useapi_token", "useapi_email",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -97,7 +108,19 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("telegram_api_url", "flow_proxy_url", "flow_api_url", "flow_session_url")
+    @field_validator("useapi_image_model", "useapi_video_model", mode="before")
+    @classmethod
+    def _useapi_model(cls, value: object, info: ValidationInfo) -> object:
+        """An empty value means the contract's default."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return (USEAPI_IMAGE_MODEL if info.field_name == "useapi_image_model"
+                        else USEAPI_VIDEO_MODEL)
+        return value
+
+    @field_validator("telegram_api_url", "flow_proxy_url", "flow_api_url", "flow_session_url",
+                     "useapi_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -52,7 +52,7 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Eng
     """Open the database and build the engine around the given notifier (not started yet)."""
     for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
                    settings.telegram_bot_token, settings.bot_secret_key,
-                   settings.gemini_api_key):
+                   settings.gemini_api_key, settings.useapi_token):
         register_secret(secret.get_secret_value() if secret else None)
     db = await connect(settings.database_path)
     key = settings.bot_secret_key.get_secret_value() if settings.bot_secret_key else None

@@ -158,6 +158,9 @@ EN: dict[str, str] = {
     "daily_limit": "You have reached today's limit of {limit} videos. It resets at midnight UTC.",
     "token_alert": "🔑 The Google token of account {account} has expired and jobs are waiting. "
                    "Send /token ya29.… (or /cookie …) to me in a private chat.",
+    "error_account_disconnected": "the Google account the bot uses through useapi.net is "
+                                  "disconnected ({detail}). The operator must reconnect it on "
+                                  "useapi.net; please try again after that.",
 }
 
 VI: dict[str, str] = {
@@ -292,6 +295,9 @@ VI: dict[str, str] = {
     "daily_limit": "Bạn đã đạt giới hạn {limit} video hôm nay. Giới hạn đặt lại lúc nửa đêm UTC.",
     "token_alert": "🔑 Token Google của tài khoản {account} đã hết hạn và các việc đang chờ. Hãy "
                    "gửi /token ya29.… (hoặc /cookie …) cho mình trong chat riêng.",
+    "error_account_disconnected": "tài khoản Google mà bot dùng qua useapi.net đã mất kết nối "
+                                  "({detail}). Người quản lý cần kết nối lại nó trên useapi.net; "
+                                  "hãy thử lại sau đó.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

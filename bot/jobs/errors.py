@@ -17,7 +17,9 @@
         ├── Interrupted           a crash hit during a submission (raised by the engine)
         ├── ResultLost            a finished result kept between steps is gone
         ├── ResultTooLarge        the result is larger than the upload limit (carries `url`)
-        └── ModelRetired          the configured model was retired (carries model, replacement)
+        ├── ModelRetired          the configured model was retired (carries model, replacement)
+        ├── CaptchaExhausted      a gateway already retried the captcha and gave up (403)
+        └── AccountDisconnected   the Google account behind a gateway must be reconnected (596)
 
 Each upstream's package (`bot.providers.<name>.errors`) is the only place that knows what its
 status codes and bodies mean; it maps them into these classes, so the engine handles every
@@ -53,6 +55,8 @@ class ErrorCode(StrEnum):
     LOST = "lost"  #: the result file vanished and could not be fetched again
     DELIVERY_FAILED = "delivery_failed"  #: the chat would not take the result
     MODEL_RETIRED = "model_retired"  #: the configured model was retired by its upstream
+    ACCOUNT_DISCONNECTED = "account_disconnected"  #: the gateway's Google account must be
+    #: reconnected by the operator (useapi.net's 596, or an account it does not know)
     INTERNAL = "internal"  #: a bug of ours (logged with its traceback)
 
 
@@ -225,6 +229,20 @@ class ModelRetired(PermanentError):
                   "replacement": self.replacement, "variable": self.variable}
         return " ".join(f"{name}={value}" for name, value in fields.items()
                         if value and " " not in value)
+
+
+class CaptchaExhausted(PermanentError):
+    """Raised when a gateway answers that the captcha failed after its own retries: more tries
+    from us only add failed captchas to the account, so the user is told to try later."""
+
+    code = ErrorCode.CAPTCHA
+
+
+class AccountDisconnected(PermanentError):
+    """Raised when the Google account a gateway drives has lost its session (useapi.net's 596)
+    or is not connected there: only the operator can reconnect it."""
+
+    code = ErrorCode.ACCOUNT_DISCONNECTED
 
 
 def is_retryable(exc: BaseException) -> bool:

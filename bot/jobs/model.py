@@ -13,6 +13,7 @@ class ProviderName(StrEnum):
 
     FLOW = "flow"  #: Google Labs Flow through a captcha proxy (the seed's protocol)
     GEMINI = "gemini"  #: Google's official API (Gemini Developer API or Agent Platform)
+    USEAPI = "useapi"  #: the useapi.net gateway driving the operator's own Flow account
 
 
 class JobKind(StrEnum):

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.jobs.errors import AuthExpired
+from bot.jobs.errors import AuthExpired, UpstreamError
 from bot.jobs.model import Aspect, ImageRole, JobKind, Options, ProviderName
 
 
@@ -56,6 +56,11 @@ class RenderStatus:
     state: RenderState
     url: str | None = None
     error: str | None = None
+    #: the account's credit balance the upstream reported with this status, if any
+    credits: int | None = None
+    #: FAILED only: the error the job ends with when the provider knows better than
+    #: `GenerationFailed(error)` (a safety refusal, a disconnected account), for this job alone
+    failure: UpstreamError | None = None
 
 
 @dataclass(frozen=True)

@@ -260,7 +260,7 @@ class JobRunner:
         finally:
             self._poller.unwatch(_poll_key(job), job.id)
         if status.state is RenderState.FAILED:
-            raise GenerationFailed(status.error or "the generation failed")
+            raise status.failure or GenerationFailed(status.error or "the generation failed")
         assert status.url is not None
         path = self._config.files_dir / f"job-{job.id}.mp4"
         try:

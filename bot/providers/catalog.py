@@ -181,7 +181,8 @@ MODELS: tuple[ModelInfo, ...] = (
     _useapi("veo-3.1-lite-low-priority", Kind.VIDEO, durations=VEO_DURATIONS,
             note="0 credits, top Ultra plan"),
     _useapi("veo-3.1-quality", Kind.VIDEO, durations=(8,), note="8 s only"),
-    _useapi("omni-flash", Kind.VIDEO),
+    _useapi("omni-flash", Kind.VIDEO, durations=(4, 6, 8, 10),
+            note="useapi.net's POST /videos page: 4, 6, 8 or 10 s; a first frame only"),
     _useapi("omni-flash-1.2", Kind.VIDEO),
 )
 

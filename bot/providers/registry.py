@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.jobs.model import Job, ProviderName
 from bot.jobs.provider import Provider
 from bot.jobs.retry import RetryPolicy
-from bot.providers import flow, gemini
+from bot.providers import flow, gemini, useapi
 from bot.providers.flow.accounts import Accounts
 
 
@@ -39,6 +39,8 @@ PROVIDERS: dict[ProviderName, Builder] = {
     ProviderName.FLOW: Builder(lambda w, account: flow.build(
         w.settings, w.http, w.retry, w.accounts, account), per_account=True),
     ProviderName.GEMINI: Builder(lambda w, _: gemini.build(w.settings, w.http, w.retry),
+                                 per_account=False),
+    ProviderName.USEAPI: Builder(lambda w, _: useapi.build(w.settings, w.http, w.retry),
                                  per_account=False),
 }
 
