@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.sim.config import SimConfig
 from bot.sim.gemini import env_lines as gemini_env_lines
 from bot.sim.server import PROXY, FlowSimulator
+from bot.sim.useapi import env_lines as useapi_env_lines
 
 
 def env_lines(base_url: str, config: SimConfig) -> list[str]:
@@ -26,7 +27,9 @@ def env_lines(base_url: str, config: SimConfig) -> list[str]:
     accepted.append("FLOW_PROJECT_ID")
     lines.append(f"# any {' / '.join(accepted)} is accepted (tokens must be non-empty)")
     lines.append("# or, for Google's official API (PROVIDER=gemini):")
-    return lines + gemini_env_lines(base_url, config.gemini_api_key)
+    lines += gemini_env_lines(base_url, config.gemini_api_key)
+    lines.append("# or, through useapi.net (PROVIDER=useapi):")
+    return lines + useapi_env_lines(base_url, config.useapi_token)
 
 
 async def serve(*, host: str, port: int, config: SimConfig) -> None:
@@ -62,13 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bearer-token", default=None, help="demand this Google bearer token")
     parser.add_argument("--credits", type=int, default=defaults.credits)
     parser.add_argument("--gemini-api-key", default=None, help="demand this Gemini API key")
+    parser.add_argument("--useapi-token", default=None, help="demand this useapi.net token")
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     return SimConfig(latency=args.latency, task_polls=args.task_polls,
                      image_latency=args.image_latency, video_bytes=args.video_bytes,
                      proxy_token=args.proxy_token, bearer_token=args.bearer_token,
-                     credits=args.credits, gemini_api_key=args.gemini_api_key)
+                     credits=args.credits, gemini_api_key=args.gemini_api_key,
+                     useapi_token=args.useapi_token)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,6 +44,8 @@ from bot.sim.state import (
     StoredImage,
     prompt_bucket,
 )
+from bot.sim.useapi import PREFIX as USEAPI_PREFIX
+from bot.sim.useapi import UseapiSim, useapi_error
 from bot.sim.validate import ImageSpec, Invalid, ProxyCall, VideoSpec
 
 logger = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class FlowSimulator:
         self._state = SimState()
         self.sessions = SessionAuthority()
         self.gemini = GeminiSim(self.config, api_key=self.config.gemini_api_key)
+        self.useapi = UseapiSim(self.config)
         self._videos = Mp4Cache()
         self._injections: list[_Injection] = []
         self._server = LoopbackServer(self._application)
@@ -177,6 +180,11 @@ class FlowSimulator:
     def session_url(self) -> str:
         return self.base_url + SESSION_PATH
 
+    @property
+    def useapi_url(self) -> str:
+        """useapi.net's Google Flow API root (USEAPI_URL)."""
+        return self.base_url + USEAPI_PREFIX
+
     # test and benchmark helpers
 
     def count(self, path_contains: str, method: str | None = None) -> int:
@@ -202,7 +210,8 @@ class FlowSimulator:
 
     def _application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
-        for method, path, route in [*self._routes(), *self.gemini.routes()]:
+        for method, path, route in [*self._routes(), *self.gemini.routes(),
+                                    *self.useapi.routes()]:
             app.router.add_route(method, path, self._endpoint(route))
         app.router.add_route("*", "/{tail:.*}", self._endpoint(self._no_route))
         return app
@@ -261,13 +270,17 @@ class FlowSimulator:
                 headers = {}
                 if injection.retry_after is not None:
                     headers["Retry-After"] = f"{injection.retry_after:g}"
-                body = injection.body if injection.body is not None else google_error(
-                    injection.status)
+                body = injection.body if injection.body is not None else (
+                    useapi_error(injection.status, retry_after=injection.retry_after)
+                    if path.startswith(USEAPI_PREFIX) else google_error(injection.status))
                 return web.json_response(body, status=injection.status, headers=headers)
         self._injections = [i for i in self._injections if i.times > 0]
         return None
 
     async def _no_route(self, request: web.Request, body: Any) -> web.Response:
+        if request.path.startswith(USEAPI_PREFIX):
+            return web.json_response(useapi_error(404, f"no route {request.method} "
+                                                       f"{request.path}"), status=404)
         if request.path.startswith(PROXY):
             return _proxy_fail(404, f"no route {request.method} {request.path}")
         return _google_fail(404, f"no route {request.method} {request.path}")

@@ -1,0 +1,279 @@
+"""The useapi.net simulator's memory and rules: connected accounts, pictures per account, jobs and
+their progress, prices, and the checks of POST /images and POST /videos bodies.
+
+Written from upstream-2026.md section 3 and useapi.net's "Google Flow API v1" pages (models,
+aspect ratios, durations, references, credits per generation) and the examples of
+github.com/useapi/google-flow-api; no HTTP here.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+ULTRA = "PAYGATE_TIER_TWO"
+PRO = "PAYGATE_TIER_ONE"
+DEFAULT_EMAIL = "sim.flow@example.com"
+USER_ID = 12345  #: the useapi.net user the token belongs to (it shows in ids)
+
+VEO_MODELS = frozenset({"veo-3.1-fast", "veo-3.1-lite", "veo-3.1-lite-low-priority",
+                        "veo-3.1-quality"})
+OMNI_MODELS = frozenset({"omni-flash", "omni-flash-1.2"})
+VIDEO_MODELS = VEO_MODELS | OMNI_MODELS
+IMAGE_MODELS = frozenset({"imagen-4", "nano-banana", "nano-banana-2", "nano-banana-2-lite",
+                          "nano-banana-pro"})
+VEO_ASPECTS = ("landscape", "portrait", "1:1", "4:3", "3:4")
+OMNI_ASPECTS = ("landscape", "portrait")
+IMAGE_ASPECTS = ("16:9", "4:3", "1:1", "3:4", "9:16")
+VIDEO_SIZES = {"landscape": (320, 180), "portrait": (180, 320), "1:1": (240, 240),
+               "4:3": (240, 180), "3:4": (180, 240)}
+IMAGE_SIZES = {"16:9": (320, 180), "4:3": (240, 180), "1:1": (180, 180), "3:4": (180, 240),
+               "9:16": (180, 320)}
+UPLOAD_TYPES = {"image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8", "image/webp": b"RIFF"}
+MAX_UPLOAD = 20 * 1024 * 1024
+VIDEO_KEYS = frozenset({"prompt", "model", "aspectRatio", "duration", "count", "seed", "email",
+                        "startImage", "endImage", "async", "replyUrl", "replyRef",
+                        *(f"referenceImage_{n}" for n in range(1, 8))})
+IMAGE_KEYS = frozenset({"prompt", "model", "aspectRatio", "count", "seed", "email", "replyUrl",
+                        "replyRef", *(f"reference_{n}" for n in range(1, 11))})
+UNSAFE_REASON = "PUBLIC_ERROR_UNSAFE_GENERATION"
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+
+
+class Refused(Exception):
+    """The request is answered with this status and useapi's `{"error": …}` body."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+@dataclass
+class Account:
+    email: str
+    health: str = "OK"  #: "OK", or the error that broke the account's Google session
+    tier: str = ULTRA
+    credits: int = 1000
+    created: str = field(default_factory=lambda: iso(time.time()))
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An uploaded or generated image, owned by one account."""
+
+    account: str
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+
+@dataclass
+class Job:
+    jobid: str
+    kind: str  #: "video" or "image"
+    account: str
+    request: dict[str, Any]
+    started: float  #: time.monotonic() at creation
+    created: str  #: ISO 8601
+    cost: int = 0
+    source: str | None = None  #: the first picture's mediaGenerationId, for the video's look
+    latency: float | None = None  #: its own duration (images); None: the SimConfig latency
+    final: str | None = None  #: "completed" or "failed", latched
+    response: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+    updated: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        return str(self.request.get("prompt", ""))
+
+    def status(self, latency: float, now: float) -> str:
+        """`created` for the first 20% of the latency, `started` until it has elapsed."""
+        if self.final is not None:
+            return self.final
+        latency = self.latency if self.latency is not None else latency
+        progress = (now - self.started) / latency if latency > 0 else math.inf
+        if progress < 0.2:
+            return "created"
+        if progress < 1 or "FORCE_STUCK" in self.prompt:
+            return "started"
+        return "finishing"
+
+    def record(self, status: str) -> dict[str, Any]:
+        """The job as GET /jobs/{jobid} shows it."""
+        body: dict[str, Any] = {"jobid": self.jobid, "type": self.kind, "email": self.account,
+                                "status": status, "created": self.created,
+                                "request": self.request}
+        if self.updated:
+            body["updated"] = self.updated
+        if status == "completed" and self.response is not None:
+            body["response"] = self.response
+        if status == "failed" and self.failure is not None:
+            body.update(self.failure)
+        return body
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+def media_id(account: str, kind: str) -> str:
+    """Ids shaped like the docs' `user:12345-email:…-image:…`: they name their account."""
+    return f"user:{USER_ID}-email:{account}-{kind}:{secrets.token_hex(12)}"
+
+
+def video_cost(model: str, duration: int, tier: str) -> int:
+    """Credits per generation (useapi.net's POST /videos page, from Google Flow's prices)."""
+    ultra = tier == ULTRA
+    if model in OMNI_MODELS:
+        return {4: 15, 6: 20, 8: 25, 10: 30}.get(duration, 25)
+    return {"veo-3.1-fast": 10 if ultra else 20, "veo-3.1-lite": 5 if ultra else 10,
+            "veo-3.1-lite-low-priority": 0, "veo-3.1-quality": 100}[model]
+
+
+def safety_failure(what: str) -> dict[str, Any]:
+    """A failed job's fields when Google's filters refused it (not charged)."""
+    google = {"code": 400, "message": f"The {what} was blocked by Google's content policy.",
+              "status": "INVALID_ARGUMENT",
+              "details": [{"@type": ERROR_INFO, "reason": UNSAFE_REASON}]}
+    return {"error": f"Google refused the {what}: content moderation ({UNSAFE_REASON})",
+            "errorDetails": UNSAFE_REASON, "code": 400, "response": {"error": google}}
+
+
+def generation_failure() -> dict[str, Any]:
+    google = {"code": 13, "message": "Video generation failed: internal error (simulated)",
+              "status": "INTERNAL"}
+    return {"error": "Video generation failed", "errorDetails": google["message"], "code": 500,
+            "response": {"error": google}}
+
+
+@dataclass(frozen=True)
+class VideoAsk:
+    """A checked POST /videos body."""
+
+    prompt: str
+    model: str
+    aspect: str
+    duration: int
+    pictures: tuple[str, ...]
+    email: str | None
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class ImageAsk:
+    prompt: str
+    model: str
+    aspect: str
+    count: int
+    email: str | None
+
+
+def check_video(body: Any) -> VideoAsk:
+    """POST /videos against the docs; `Refused(400, …)` names the offending field."""
+    body = _object(body, VIDEO_KEYS)
+    prompt = _prompt(body)
+    model = _choice(body, "model", "veo-3.1-fast", VIDEO_MODELS)
+    omni = model in OMNI_MODELS
+    aspect = _choice(body, "aspectRatio", "landscape", OMNI_ASPECTS if omni else VEO_ASPECTS)
+    durations = ((4, 6, 8, 10) if omni else (8,) if model == "veo-3.1-quality" else (4, 6, 8))
+    duration = body.get("duration", 8)
+    if type(duration) is not int or duration not in durations:
+        raise Refused(400, f"duration must be one of {', '.join(map(str, durations))} for "
+                           f"{model}")
+    _count_and_seed(body)
+    is_async = body.get("async", False)
+    if not isinstance(is_async, bool):
+        raise Refused(400, "async must be a boolean")
+    start, end = body.get("startImage"), body.get("endImage")
+    references = [body[f"referenceImage_{n}"] for n in range(1, 8) if f"referenceImage_{n}" in body]
+    for name in ("startImage", "endImage"):
+        if name in body and not _id(body[name]):
+            raise Refused(400, f"{name} must be a mediaGenerationId")
+    if any(not _id(ref) for ref in references):
+        raise Refused(400, "referenceImage_N must be a mediaGenerationId")
+    if end is not None and start is None:
+        raise Refused(400, "endImage requires startImage")
+    if references and start is not None:
+        raise Refused(400, "referenceImage_N cannot be combined with startImage / endImage")
+    if omni and end is not None:
+        raise Refused(400, f"{model} supports a start frame only (no endImage)")
+    most = 7 if omni else 3
+    if len(references) > most:
+        raise Refused(400, f"{model} takes at most {most} reference images")
+    pictures = tuple(str(p) for p in ([start, end] if start else references) if p)
+    return VideoAsk(prompt, model, aspect, duration, pictures, _email(body), is_async)
+
+
+def check_image(body: Any) -> ImageAsk:
+    body = _object(body, IMAGE_KEYS)
+    prompt = _prompt(body)
+    model = _choice(body, "model", "imagen-4", IMAGE_MODELS)
+    aspect = _choice(body, "aspectRatio", "16:9", IMAGE_ASPECTS)
+    count = _count_and_seed(body)
+    if any(key.startswith("reference_") for key in body):
+        raise Refused(400, "reference_N images are not served by this simulator")
+    return ImageAsk(prompt, model, aspect, count, _email(body))
+
+
+def check_upload(mime: str, data: bytes) -> None:
+    if mime not in UPLOAD_TYPES:
+        raise Refused(400, f"Content-Type {mime or '(none)'} is not supported: use "
+                           f"{', '.join(UPLOAD_TYPES)}")
+    if len(data) > MAX_UPLOAD:
+        raise Refused(400, "the file is larger than 20 MB")
+    if not data.startswith(UPLOAD_TYPES[mime]):
+        raise Refused(400, f"the body is not a {mime} file")
+
+
+def _object(body: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    """A JSON object of documented parameters only (a typo in the bot shows as a clear 400)."""
+    if not isinstance(body, dict):
+        raise Refused(400, "the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise Refused(400, f"unknown parameter {unknown[0]}")
+    return body
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise Refused(400, "prompt is required")
+    return prompt
+
+
+def _choice(body: dict[str, Any], key: str, default: str, allowed: Any) -> str:
+    value = body.get(key, default)
+    if value not in allowed:
+        raise Refused(400, f"{key} {value!r} is not supported; use one of "
+                           f"{', '.join(sorted(allowed))}")
+    return str(value)
+
+
+def _count_and_seed(body: dict[str, Any]) -> int:
+    count = body.get("count", 1)
+    if type(count) is not int or not 1 <= count <= 4:
+        raise Refused(400, "count must be 1 to 4")
+    seed = body.get("seed")
+    if seed is not None and (type(seed) is not int or seed < 0):
+        raise Refused(400, "seed must be a non-negative integer")
+    return count
+
+
+def _email(body: dict[str, Any]) -> str | None:
+    email = body.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        raise Refused(400, "email must be the address of a configured account")
+    return email
+
+
+def _id(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
