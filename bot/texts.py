@@ -161,6 +161,8 @@ EN: dict[str, str] = {
     "error_account_disconnected": "the Google account the bot uses through useapi.net is "
                                   "disconnected ({detail}). The operator must reconnect it on "
                                   "useapi.net; please try again after that.",
+    "error_captcha_exhausted": "Google's captcha check failed even after useapi.net's own "
+                               "retries. Please try again in a few minutes.",
 }
 
 VI: dict[str, str] = {
@@ -298,6 +300,8 @@ VI: dict[str, str] = {
     "error_account_disconnected": "tài khoản Google mà bot dùng qua useapi.net đã mất kết nối "
                                   "({detail}). Người quản lý cần kết nối lại nó trên useapi.net; "
                                   "hãy thử lại sau đó.",
+    "error_captcha_exhausted": "bước kiểm tra captcha của Google vẫn thất bại sau khi useapi.net "
+                               "đã tự thử lại. Hãy thử lại sau vài phút.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

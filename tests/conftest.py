@@ -22,12 +22,14 @@ BEARER = "ya29.test.bearer-token-0123456789abcd"
 PROXY_TOKEN = "proxy-test-token-5678"
 PROJECT = "0f1e2d3c-test-project"
 GEMINI_KEY = "AIzaSy-test-gemini-key-0123456789abcd"
+USEAPI_TOKEN = "user:4242-test-useapi-token-0123456789"
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[FlowSimulator]:
     simulator = FlowSimulator(SimConfig(latency=0.1, task_polls=1, bearer_token=BEARER,
-                                        proxy_token=PROXY_TOKEN, gemini_api_key=GEMINI_KEY))
+                                        proxy_token=PROXY_TOKEN, gemini_api_key=GEMINI_KEY,
+                                        useapi_token=USEAPI_TOKEN))
     await simulator.start()
     yield simulator
     await simulator.stop()
@@ -53,6 +55,8 @@ def make_settings(tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram,
         "flow_project_id": PROJECT,
         "gemini_api_key": GEMINI_KEY,
         "gemini_api_url": sim.base_url,
+        "useapi_token": USEAPI_TOKEN,
+        "useapi_url": sim.useapi_url,
         "flow_poll_interval": 0.05,
         "database_path": tmp_path / "bot.sqlite3",
         "allowed_user_ids": frozenset({USER, OTHER_USER}),

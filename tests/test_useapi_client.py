@@ -232,7 +232,7 @@ async def test_a_401_is_not_retried_and_names_the_token_by_fingerprint(rig: Rig)
      SafetyBlocked, ErrorCode.UNSAFE),
     (402, {"error": "No active subscription"}, QuotaExhausted, ErrorCode.QUOTA),
     (403, {"error": "Captcha verification failed after several attempts"}, CaptchaExhausted,
-     ErrorCode.CAPTCHA),
+     ErrorCode.CAPTCHA_EXHAUSTED),
     (403, {"error": "veo-3.1-quality: MODEL_ACCESS_DENIED"}, AccessDenied,
      ErrorCode.ACCESS_DENIED),
     (404, {"error": "Google Flow account x@example.com is not configured"},

@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     MODEL_RETIRED = "model_retired"  #: the configured model was retired by its upstream
     ACCOUNT_DISCONNECTED = "account_disconnected"  #: the gateway's Google account must be
     #: reconnected by the operator (useapi.net's 596, or an account it does not know)
+    CAPTCHA_EXHAUSTED = "captcha_exhausted"  #: a gateway's captcha failed after its own retries
     INTERNAL = "internal"  #: a bug of ours (logged with its traceback)
 
 
@@ -235,7 +236,7 @@ class CaptchaExhausted(PermanentError):
     """Raised when a gateway answers that the captcha failed after its own retries: more tries
     from us only add failed captchas to the account, so the user is told to try later."""
 
-    code = ErrorCode.CAPTCHA
+    code = ErrorCode.CAPTCHA_EXHAUSTED
 
 
 class AccountDisconnected(PermanentError):
