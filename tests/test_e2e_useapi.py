@@ -4,6 +4,9 @@ Bot API, over loopback."""
 from __future__ import annotations
 
 import io
+import json
+import logging
+from pathlib import Path
 from typing import Any
 
 import av
@@ -168,3 +171,24 @@ async def test_an_expired_link_is_a_lost_result(start_bot: StartBot) -> None:
     bot.telegram.send_text(USER, "/video too late")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
     assert job.error_code == "lost" and bot.sim.count(VIDEOS, "POST") == 1
+
+
+async def test_the_token_goes_to_the_api_only_and_leaks_nowhere(
+        start_bot: StartBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    bot = await start_bot(provider="useapi")
+    bot.telegram.send_text(USER, "/image a cat")
+    await bot.wait_photos(USER)
+    bot.telegram.send_text(USER, "/video a dog")
+    await bot.wait_videos(USER)
+    bot.sim.inject(VIDEOS, 401, body={"error": "Unauthorized"})
+    bot.telegram.send_text(USER, "/video refused")
+    await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
+    files = [e for e in bot.sim.log if e.path.startswith("/useapi-files/")]
+    assert len(files) == 2 and all(e.status == 200 for e in files)  # signed, token-free
+    assert USEAPI_TOKEN not in caplog.text
+    assert USEAPI_TOKEN not in json.dumps(bot.telegram.calls("sendMessage")
+                                          + bot.telegram.calls("editMessageText"))
+    database = Path(bot.settings.database_path)
+    for path in database.parent.glob(database.name + "*"):
+        assert USEAPI_TOKEN.encode() not in path.read_bytes()
