@@ -96,8 +96,7 @@ def created() -> httpx.Response:
 
 
 async def create(rig: Rig) -> Any:
-    return await rig.client.create(protocol.VIDEOS, {"prompt": "a dog", "async": True},
-                                   email=None)
+    return await rig.client.create(protocol.VIDEOS, {"prompt": "a dog", "async": True})
 
 
 # headers and where the token goes
@@ -140,8 +139,7 @@ async def test_the_email_of_an_upload_is_url_encoded(rig: Rig) -> None:
     rig.upstream.queue("/assets/a+b@example.com", httpx.Response(
         200, json={"mediaGenerationId": {"mediaGenerationId": "m1"}}))
     path = protocol.asset_path("a+b@example.com")
-    answer = await rig.client.upload(path, b"\x89PNG....", mime="image/png",
-                                     email="a+b@example.com")
+    answer = await rig.client.upload(path, b"\x89PNG....", mime="image/png")
     request = rig.upstream.requests[0]
     assert request.url.raw_path.decode().endswith("/assets/a%2Bb%40example.com")
     assert request.headers["content-type"] == "image/png" and request.content == b"\x89PNG...."
@@ -265,7 +263,7 @@ async def test_a_throttle_that_lasts_is_a_rate_limit_in_the_end(rig: Rig) -> Non
 async def test_a_503_that_lasts_is_unavailable_in_the_end(rig: Rig) -> None:
     rig.upstream.queue("/images", *[httpx.Response(503, json={"error": "down"})] * 3)
     with pytest.raises(UpstreamUnavailable) as caught:
-        await rig.client.create(protocol.IMAGES, {"prompt": "x"}, email=None)
+        await rig.client.create(protocol.IMAGES, {"prompt": "x"})
     assert not caught.value.maybe_processed and rig.upstream.count("/images") == 3
 
 
@@ -280,3 +278,17 @@ async def test_an_unknown_job_is_a_lost_result(rig: Rig) -> None:
     rig.upstream.queue(":google-flow", httpx.Response(404, json={"error": "Job not found"}))
     with pytest.raises(ResultLost):
         await rig.client.get(protocol.job_path(JOBID), retry=False, missing="job")
+
+
+def test_the_new_errors_are_permanent_with_sentences_in_both_languages() -> None:
+    from bot import texts
+    from bot.jobs.errors import PermanentError, is_retryable
+
+    for error in (AccountDisconnected("its Google session broke (useapi.net answered 596)"),
+                  CaptchaExhausted("the captcha failed")):
+        assert isinstance(error, PermanentError) and not is_retryable(error)
+        for lang in ("en", "vi"):
+            sentence = texts.error_sentence(lang, error.code, error.detail)
+            assert sentence != texts.error_sentence(lang, "no_such_code", error.detail)
+    assert "reconnect it on useapi.net" in texts.error_sentence(
+        "en", ErrorCode.ACCOUNT_DISCONNECTED, "its Google session broke")

@@ -44,26 +44,25 @@ class UseapiClient:
         """The token's fingerprint, as a 401 names it."""
         return self._credential
 
-    async def get(self, path: str, *, retry: bool = True, missing: Missing = "account",
-                  email: str | None = None) -> Any:
+    async def get(self, path: str, *, retry: bool = True, missing: Missing = "account") -> Any:
         """An idempotent read; `retry=False` for one attempt (the poller's tick retries)."""
-        return await self._json("GET", path, retry=retry, missing=missing, email=email)
+        return await self._json("GET", path, retry=retry, missing=missing)
 
-    async def create(self, path: str, body: dict[str, Any], *, email: str | None) -> Any:
+    async def create(self, path: str, body: dict[str, Any]) -> Any:
         """A generation: costs credits, so never sent again after an unclear failure (a timeout,
         a dropped connection after sending, a 5xx other than 503). A 429 or a 503 is sent
         again after the pause asked for: nothing was created. A 408 names a job that goes on:
         its record (at least `jobid`) is the answer."""
         try:
-            return await self._json("POST", path, json=body, idempotent=False, email=email)
+            return await self._json("POST", path, json=body, idempotent=False)
         except StillRunning as exc:
             if exc.jobid is None:
                 raise
             return {"jobid": exc.jobid, "status": "started"}
 
-    async def upload(self, path: str, data: bytes, *, mime: str, email: str | None) -> Any:
+    async def upload(self, path: str, data: bytes, *, mime: str) -> Any:
         """The picture's exact bytes with their type (an upload charges nothing)."""
-        return await self._json("POST", path, content=data, content_type=mime, email=email)
+        return await self._json("POST", path, content=data, content_type=mime)
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         """Stream a signed result link to `dest`, WITHOUT the token: it goes to the API only."""
@@ -80,8 +79,8 @@ class UseapiClient:
         return await with_retries(attempt, policy=self._retry, what="useapi download")
 
     async def _json(self, method: str, path: str, *, idempotent: bool = True, retry: bool = True,
-                    missing: Missing = "account", email: str | None = None,
-                    content_type: str = "application/json", **kwargs: Any) -> Any:
+                    missing: Missing = "account", content_type: str = "application/json",
+                    **kwargs: Any) -> Any:
         token = self._token
         if not token:
             raise AuthExpired("no useapi.net API token is set (USEAPI_TOKEN)")
@@ -89,7 +88,7 @@ class UseapiClient:
                    "Accept": "application/json"}
         if "content" in kwargs:
             headers["Content-Type"] = content_type
-        answers = status_map(credential=self._credential, email=email, missing=missing)
+        answers = status_map(credential=self._credential, missing=missing)
 
         async def attempt() -> Any:
             return await request_json(self._http, method, self._base + path,

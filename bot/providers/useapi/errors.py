@@ -115,15 +115,13 @@ def describe_body(body: Any) -> Described:
                      jobid=jobid if isinstance(jobid, str) and jobid else None)
 
 
-def status_map(*, credential: str | None = None, email: str | None = None,
-               missing: Missing = "account") -> StatusMap:
+def status_map(*, credential: str | None = None, missing: Missing = "account") -> StatusMap:
     """The map of one kind of call; a 401 names the refused token by `credential`."""
-    return status_map_of(from_status, credential=credential, email=email, missing=missing)
+    return status_map_of(from_status, credential=credential, missing=missing)
 
 
 def from_status(status: int, body: Any, *, retry_after: float | None = None,
-                credential: str | None = None, email: str | None = None,
-                missing: Missing = "account") -> UpstreamError:
+                credential: str | None = None, missing: Missing = "account") -> UpstreamError:
     """Map a status and a useapi error body to the tree, with the words a user reads."""
     seen = describe_body(body)
     text = seen.sentence(status)
@@ -145,8 +143,8 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
             return QuotaExhausted(f"the Google account's quota is used up: {text}", **common)
         return RateLimited(text, retry_after=delay, **common)
     if status == SESSION_BROKEN:
-        return AccountDisconnected(_account_words(email, "its Google session broke") + f": "
-                                   f"{text}", **common)
+        return AccountDisconnected(f"its Google session broke ({UPSTREAM} answered {status})",
+                                   **common)
     if status >= 500:
         return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST,
                                    retry_after=delay, **common)
@@ -164,8 +162,8 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
     if status == 404:
         if missing == "job":
             return ResultLost(f"useapi.net no longer knows this job: {text}", **common)
-        return AccountDisconnected(_account_words(email, "it is not connected") + f": {text}",
-                                   **common)
+        return AccountDisconnected(f"{UPSTREAM} has no such connected account "
+                                   f"({UPSTREAM} answered {status})", **common)
     return RequestRejected(text, **common)
 
 
@@ -184,11 +182,6 @@ def job_failure(record: dict[str, Any]) -> UpstreamError:
     return GenerationFailed(seen.message or "the job failed without a reason",
                             status=code if isinstance(code, int) else None,
                             reason=seen.reasons[0] if seen.reasons else None)
-
-
-def _account_words(email: str | None, what: str) -> str:
-    named = f"the Google account {email}" if email else "the Google account"
-    return f"{named} on useapi.net needs reconnecting: {what}"
 
 
 def _refusal_words(message: str) -> bool:

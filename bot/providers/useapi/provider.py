@@ -90,8 +90,7 @@ class UseapiProvider:
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         email = self._email or await self._upload_account()
-        answer = await self._client.upload(protocol.asset_path(email), data, mime=mime,
-                                           email=email)
+        answer = await self._client.upload(protocol.asset_path(email), data, mime=mime)
         return protocol.parse_upload(answer)
 
     async def submit(self, request: GenerationRequest) -> str:
@@ -100,7 +99,7 @@ class UseapiProvider:
             return await self._make_image(request)
         body = protocol.video_body(request, model=self._video_model, email=self._email,
                                    info=self._video_info)
-        answer = await self._client.create(protocol.VIDEOS, body, email=self._email)
+        answer = await self._client.create(protocol.VIDEOS, body)
         jobid = protocol.parse_jobid(answer)
         logger.info("useapi: video job %s created (%s)", jobid, self._video_model)
         return jobid
@@ -135,14 +134,13 @@ class UseapiProvider:
 
     async def account_status(self) -> AccountStatus | None:
         email = self._email or await self._upload_account()
-        return protocol.parse_account(
-            await self._client.get(protocol.account_path(email), email=email))
+        return protocol.parse_account(await self._client.get(protocol.account_path(email)))
 
     # images
 
     async def _make_image(self, request: GenerationRequest) -> str:
         body = protocol.image_body(request, model=self._image_model, email=self._email)
-        answer = await self._client.create(protocol.IMAGES, body, email=self._email)
+        answer = await self._client.create(protocol.IMAGES, body)
         jobid = (answer.get("jobid") or answer.get("jobId")) if isinstance(answer, dict) else None
         if isinstance(answer, dict) and not answer.get("media") and isinstance(jobid, str):
             return jobid  # a 408: the image job goes on; `accepted` reads it
