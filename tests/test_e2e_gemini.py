@@ -5,6 +5,7 @@ Interactions API with a Developer API key (what the simulator received is read b
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -60,6 +61,11 @@ def _veo_instance(bot: BotHarness) -> dict[str, Any]:
     return instance
 
 
+def _veo_image(bot: BotHarness) -> bytes:
+    """The first frame the one Veo request carried (Agent Platform)."""
+    return base64.b64decode(_veo_instance(bot)["image"]["bytesBase64Encoded"])
+
+
 @pytest.fixture(params=[False, True], ids=["developer-api", "vertex"])
 async def gemini(request: pytest.FixtureRequest, start_bot: StartBot) -> BotHarness:
     bot: BotHarness = await start_bot(provider="gemini", gemini_vertex=request.param)
@@ -105,8 +111,8 @@ async def test_image_then_reply_animate(gemini_video: BotHarness) -> None:
     video = (await gemini.wait_videos(USER))[0]
     assert _decodes(video["_file"]) and video["_params"]["supports_streaming"] is True
     assert _creates(gemini) == 1
-    if _vertex(gemini):
-        assert _veo_instance(gemini)["image"]["bytesBase64Encoded"]
+    if _vertex(gemini):  # the picture the bot made is Veo's first frame
+        assert _veo_image(gemini) == photo["_file"]
     else:  # the picture the bot made is the first frame of the interaction
         record = _interaction(gemini)
         assert record.request.task == "image_to_video" and record.images == (photo["_file"],)
@@ -121,7 +127,9 @@ async def test_own_photo_is_animated(gemini_video: BotHarness) -> None:
     gemini.telegram.send_text(USER, "/animate waves", reply_to=photo["message_id"])
     assert _decodes((await gemini.wait_videos(USER))[0]["_file"])
     assert _creates(gemini) == 1
-    if not _vertex(gemini):
+    if _vertex(gemini):
+        assert _veo_image(gemini) == mine
+    else:
         record = _interaction(gemini)
         assert record.request.task == "image_to_video" and record.images == (mine,)
 
