@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
+from bot.sim.media import make_png
 from bot.sim.server import FlowSimulator
 from tests.conftest import BEARER, GEMINI_KEY, PROXY_TOKEN
 
@@ -47,6 +48,37 @@ async def test_image_then_animate_writes_a_playable_mp4(
     assert (tmp_path / "cat.png").read_bytes().startswith(b"\x89PNG")
     assert _frames(tmp_path / "cat.mp4") >= 1
     assert "saved cat.mp4" in stderr and BEARER not in stderr
+    if provider == "gemini":  # one Omni interaction, started from the picture just made
+        [record] = sim.interactions()
+        assert record.request.task == "image_to_video"
+        assert record.images == ((tmp_path / "cat.png").read_bytes(),)
+        assert GEMINI_KEY not in stderr
+
+
+async def test_gemini_text_to_video_with_the_defaults(sim: FlowSimulator, tmp_path: Path) -> None:
+    code, stderr = await _generate(sim, tmp_path, "--provider", "gemini", "--video",
+                                   "a dog surfing", "-o", "dog.mp4")
+    assert code == 0, stderr
+    assert _frames(tmp_path / "dog.mp4") >= 1
+    [record] = sim.interactions()
+    wanted = record.request
+    assert (wanted.model, wanted.task, wanted.prompt) == (
+        "gemini-omni-1.1-flash", "text_to_video", "a dog surfing")
+    assert (wanted.aspect_ratio, wanted.resolution, wanted.duration) == ("16:9", "720p", "8s")
+    assert "saved dog.mp4" in stderr and GEMINI_KEY not in stderr
+
+
+async def test_gemini_animates_an_own_photo(sim: FlowSimulator, tmp_path: Path) -> None:
+    photo = make_png("a photo of mine", 180, 320)
+    (tmp_path / "me.png").write_bytes(photo)
+    code, stderr = await _generate(sim, tmp_path, "--provider", "gemini", "--photo", "me.png",
+                                   "--animate", "waves", "--portrait", "-o", "me.mp4")
+    assert code == 0, stderr
+    assert _frames(tmp_path / "me.mp4") >= 1
+    [record] = sim.interactions()
+    assert record.images == (photo,) and record.request.task == "image_to_video"
+    assert record.request.aspect_ratio == "9:16" and record.request.prompt == "waves"
+    assert sim.count(":generateContent") == 0  # the photo itself, no image made first
 
 
 async def test_text_to_video(sim: FlowSimulator, tmp_path: Path) -> None:
