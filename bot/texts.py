@@ -98,6 +98,9 @@ EN: dict[str, str] = {
     "error_timeout": "it took longer than the time limit, so I stopped waiting. Please try again.",
     "error_interrupted": "the bot restarted while sending this job; to avoid paying twice it was "
                          "not sent again. Please send it again.",
+    "error_unclear": "the service did not answer clearly whether it took this job, so to avoid "
+                     "paying twice it was not sent again. It may still have been made (and "
+                     "charged): check your account before sending it again.",
     "error_delivery_failed": "I could not send the result to this chat.",
     "error_lost": "the result file was lost. Please try again.",
     "error_too_large": "the result is larger than Telegram lets a bot upload, and this "
@@ -235,6 +238,9 @@ VI: dict[str, str] = {
     "error_timeout": "quá thời gian cho phép nên mình ngừng chờ. Hãy thử lại.",
     "error_interrupted": "bot khởi động lại đúng lúc đang gửi việc này; để tránh trả tiền hai "
                          "lần, nó không được gửi lại. Hãy gửi lại.",
+    "error_unclear": "dịch vụ không trả lời rõ là đã nhận việc này hay chưa, nên để tránh trả "
+                     "tiền hai lần mình không gửi lại. Có thể nó vẫn đã được tạo (và tính "
+                     "tiền): hãy kiểm tra tài khoản trước khi gửi lại.",
     "error_delivery_failed": "mình không gửi được kết quả vào cuộc trò chuyện này.",
     "error_lost": "tệp kết quả bị mất. Hãy thử lại.",
     "error_too_large": "kết quả lớn hơn mức Telegram cho phép bot tải lên, và liên kết của nhà "

@@ -66,7 +66,8 @@ async def test_a_500_on_the_create_is_not_sent_again(start_bot: StartBot) -> Non
     bot.sim.inject("create-video-veo3", 500, times=100)
     bot.telegram.send_text(USER, "/video maybe charged")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
-    assert job.error_code == "unavailable" and bot.sim.count("create-video-veo3") == 1
+    assert job.error_code == "unclear" and bot.sim.count("create-video-veo3") == 1
+    assert "check your account before sending it again" in await bot.wait_text(USER, "failed.")
 
 
 async def test_quota_reached_is_not_retried(bot: BotHarness) -> None:

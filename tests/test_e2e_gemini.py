@@ -193,8 +193,8 @@ async def test_a_create_answered_500_is_not_sent_again(start_bot: StartBot,
     bot.sim.inject(_create_path(vertex), 500)
     bot.telegram.send_text(USER, "/video maybe charged")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
-    assert job.error_code == "unavailable" and job.task_id is None
-    assert "unreachable" in await bot.wait_text(USER, "failed.")
+    assert job.error_code == "unclear" and job.task_id is None
+    assert "may still have been made" in await bot.wait_text(USER, "failed.")
     assert _creates(bot) == 1 and bot.telegram.calls("sendVideo") == []
 
 

@@ -134,7 +134,8 @@ async def test_an_unclear_failure_is_not_sent_again(start_bot: StartBot) -> None
     bot.sim.inject(VIDEOS, 502)
     bot.telegram.send_text(USER, "/video maybe made")
     job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
-    assert job.error_code == "unavailable" and job.task_id is None
+    assert job.error_code == "unclear" and job.task_id is None
+    assert "not sent again" in await bot.wait_text(USER, "failed.")
     assert bot.sim.count(VIDEOS, "POST") == 1 and bot.telegram.calls("sendVideo") == []
 
 

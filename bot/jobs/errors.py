@@ -15,6 +15,7 @@
         ├── GenerationFailed      the render ended in an ERROR / FAILED status
         ├── TimedOut              a submission or render passed its cap (raised by the engine)
         ├── Interrupted           a crash hit during a submission (raised by the engine)
+        ├── SubmissionUnclear     a submission's answer was lost (raised by the engine)
         ├── ResultLost            a finished result kept between steps is gone
         ├── ResultTooLarge        the result is larger than the upload limit (carries `url`)
         ├── ModelRetired          the configured model was retired (carries model, replacement)
@@ -52,6 +53,7 @@ class ErrorCode(StrEnum):
     TIMEOUT = "timeout"  #: a submission or render passed its time cap
     TOO_LARGE = "too_large"  #: the result is larger than Telegram takes
     INTERRUPTED = "interrupted"  #: a crash hit during a submission; not resubmitted
+    UNCLEAR = "unclear"  #: a paid submission's answer was lost; not resubmitted
     LOST = "lost"  #: the result file vanished and could not be fetched again
     DELIVERY_FAILED = "delivery_failed"  #: the chat would not take the result
     MODEL_RETIRED = "model_retired"  #: the configured model was retired by its upstream
@@ -185,6 +187,13 @@ class Interrupted(PermanentError):
     """A crash hit while a submission was in flight: resubmitting could charge twice."""
 
     code = ErrorCode.INTERRUPTED
+
+
+class SubmissionUnclear(PermanentError):
+    """A paid submission's answer was lost (a timeout, a dropped connection, a 5xx after it was
+    sent): it may have been made, so it is not sent again."""
+
+    code = ErrorCode.UNCLEAR
 
 
 class ResultLost(PermanentError):

@@ -22,8 +22,10 @@ from bot.jobs.errors import (
     GenerationFailed,
     Interrupted,
     ResultTooLarge,
+    SubmissionUnclear,
     TimedOut,
     UpstreamError,
+    UpstreamUnavailable,
 )
 from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Phase
 from bot.jobs.notifier import DeliveryFailed, Notifier
@@ -213,7 +215,12 @@ class JobRunner:
         extra = tuple(image.media_id for image in job.extra_images if image.media_id)
         request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id,
                                     job.options, extra, job.image_role)
-        task_id = await provider.submit(request)
+        try:
+            task_id = await provider.submit(request)
+        except UpstreamUnavailable as exc:
+            if exc.maybe_processed:  # not "unreachable": it may have been made, and charged
+                raise SubmissionUnclear(exc.detail) from exc
+            raise
         logger.info("job %d: submitted, task %s", job.id, task_id)
         if job.id in self._cancelled:
             # The owner cancelled it meanwhile: it stays CANCELLED, but keeps the task id, since
