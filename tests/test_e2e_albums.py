@@ -103,6 +103,15 @@ async def test_album_captioned_video_ref_uses_the_photos_as_references(veo: BotH
     assert {r["referenceType"].lower() for r in references} == {"asset"}
 
 
+async def test_a_single_photo_captioned_video_ref_is_one_reference(veo: BotHarness) -> None:
+    veo.telegram.send_photo(USER, FIRST, caption="/video a fox in a red hat --ref")
+    await veo.wait_videos(USER)
+    job = await _only_job(veo, JobState.DELIVERED)
+    assert job.image_role is ImageRole.REFERENCES and job.extra_images == ()
+    references = _veo_instance(veo)["referenceImages"]
+    assert [_picture(r["image"]) for r in references] == [(FIRST, "image/png")]
+
+
 @pytest.mark.parametrize(("photos", "caption", "sentence"), [
     ([FIRST, SECOND, THIRD], "/animate morphs", "takes exactly 2 photos; this album has 3"),
     ([FIRST, SECOND, THIRD, FOURTH], "/video a fox --ref",
