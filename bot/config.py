@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=60.0, gt=0)
     retry_base_delay: float = Field(default=1.0, ge=0)
     token_renew_margin: float = Field(default=300.0, ge=0)
+    album_wait: float = Field(default=0.8, gt=0)  #: seconds of quiet that end an album's photos
 
     provider: ProviderName = ProviderName.FLOW
     gemini_api_key: SecretStr | None = None

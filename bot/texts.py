@@ -7,7 +7,11 @@ from typing import Any
 COMMANDS_EN = (
     "/image <prompt> — make an image (add 9:16 first for portrait)\n"
     "/animate <prompt> — reply to an image or a photo to turn it into a video\n"
+    "   an album of 2 photos captioned /animate <prompt> — a video from the first photo to the "
+    "second\n"
     "/video <prompt> — make a video from text (/video 9:16 … for portrait)\n"
+    "   /video <prompt> --ref as a photo's or an album's caption (or a reply to one) — a video "
+    "using up to 3 photos as references\n"
     "/status — your last jobs\n"
     "/cancel <id> — cancel one of your jobs\n"
     "/account — the Google account your jobs use\n"
@@ -17,7 +21,11 @@ COMMANDS_EN = (
 COMMANDS_VI = (
     "/image <mô tả> — tạo ảnh (thêm 9:16 ở đầu để có ảnh dọc)\n"
     "/animate <mô tả> — trả lời một ảnh hoặc một tấm hình để biến nó thành video\n"
+    "   một album 2 tấm hình với chú thích /animate <mô tả> — video đi từ tấm đầu đến tấm "
+    "thứ hai\n"
     "/video <mô tả> — tạo video từ văn bản (/video 9:16 … cho video dọc)\n"
+    "   /video <mô tả> --ref làm chú thích của một tấm hình hay một album (hoặc trả lời một "
+    "tấm) — video dùng tối đa 3 tấm hình làm tham chiếu\n"
     "/status — các việc gần đây của bạn\n"
     "/cancel <số> — huỷ một việc của bạn\n"
     "/account — tài khoản Google mà các việc của bạn dùng\n"
@@ -166,6 +174,14 @@ EN: dict[str, str] = {
                                   "useapi.net; please try again after that.",
     "error_captcha_exhausted": "Google's captcha check failed even after useapi.net's own "
                                "retries. Please try again in a few minutes.",
+    "album_frames_two": "A video from a first and a last frame takes exactly 2 photos; this album "
+                        "has {count}. Send 2, or use /video <prompt> --ref to use up to {max} "
+                        "photos as references.",
+    "album_refs_max": "A video takes at most {max} reference photos; this album has {count}. "
+                      "Send at most {max}.",
+    "ref_needs_pictures": "--ref uses photos as references: send /video <prompt> --ref as the "
+                          "caption of a photo or of an album of up to {max}, or as a reply to "
+                          "one.",
 }
 
 VI: dict[str, str] = {
@@ -308,6 +324,14 @@ VI: dict[str, str] = {
                                   "hãy thử lại sau đó.",
     "error_captcha_exhausted": "bước kiểm tra captcha của Google vẫn thất bại sau khi useapi.net "
                                "đã tự thử lại. Hãy thử lại sau vài phút.",
+    "album_frames_two": "Video từ khung hình đầu và cuối cần đúng 2 tấm hình; album này có "
+                        "{count}. Hãy gửi 2 tấm, hoặc dùng /video <mô tả> --ref để dùng tối đa "
+                        "{max} tấm làm tham chiếu.",
+    "album_refs_max": "Một video nhận tối đa {max} tấm hình tham chiếu; album này có {count}. "
+                      "Hãy gửi tối đa {max} tấm.",
+    "ref_needs_pictures": "--ref dùng các tấm hình làm tham chiếu: hãy gửi /video <mô tả> --ref "
+                          "làm chú thích của một tấm hình hoặc một album tối đa {max} tấm, hoặc "
+                          "trả lời một tấm hình bằng lệnh đó.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

@@ -76,6 +76,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN extra_images TEXT;
     ALTER TABLE jobs ADD COLUMN image_role TEXT NOT NULL DEFAULT 'frames';
     """,
+    """
+    CREATE TABLE album_photos (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        media_group_id TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX album_photos_by_group ON album_photos (chat_id, media_group_id, message_id);
+    """,
 )
 
 

@@ -7,9 +7,10 @@ The bot under test talks to it with python-telegram-bot exactly as it talks to T
     app = (Application.builder().token(fake.token)
            .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot").build())
 
-The test drives the *user* side with `send_text`, `send_photo` and `press_button` (each queues an
-Update that the bot receives through `getUpdates` long polling) and observes the *bot* side through
-`messages`, `bot_messages`, `requests`, `calls` and `wait_for`.
+The test drives the *user* side with `send_text`, `send_photo`, `send_album` and `press_button`
+(each queues an Update, one per message, that the bot receives through `getUpdates` long polling)
+and observes the *bot* side through `messages`, `bot_messages`, `requests`, `calls` and
+`wait_for`.
 
 Answers are real Bot API JSON, including Telegram's error descriptions for the mistakes a bot
 commonly makes (text too long, unparsable HTML/MarkdownV2, editing without a change, unknown chat,
@@ -237,6 +238,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
+        self._media_groups = itertools.count(1)
         self._pending_queries: set[str] = set()
         self._updates_event = asyncio.Event()
         self._chat_buckets: dict[int, _Bucket] = {}
@@ -288,11 +290,15 @@ class FakeTelegram:
 
     def send_photo(self, user_id: int, photo: bytes, *, caption: str | None = None,
                    chat_id: int | None = None, reply_to: int | None = None,
-                   language_code: str = "en") -> dict[str, Any]:
-        """A user sends a photo (downloadable by the bot through getFile)."""
+                   language_code: str = "en", media_group_id: str | None = None
+                   ) -> dict[str, Any]:
+        """A user sends a photo (downloadable by the bot through getFile); with
+        `media_group_id`, one photo of an album (see `send_album`)."""
         user = self._user(user_id, language_code=language_code)
         chat = self._chat(user, user_id if chat_id is None else chat_id, None)
         content: dict[str, Any] = {"photo": self._photo_sizes(Upload.of("photo.jpg", photo))}
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
         if caption is not None:
             content["caption"] = caption
             entity = _command_entity(caption)
@@ -302,6 +308,17 @@ class FakeTelegram:
         message["_file"] = photo
         self._queue("message", _public(message))
         return message
+
+    def send_album(self, user_id: int, photos: list[bytes], *, caption: str | None = None,
+                   caption_on: int = 0, chat_id: int | None = None,
+                   language_code: str = "en") -> list[dict[str, Any]]:
+        """A user sends an album, as Telegram delivers one: a message per photo, in order, all
+        with the same new `media_group_id`, the caption on one of them (the first by default)."""
+        group = str(13_000_000_000_000_000 + next(self._media_groups))
+        return [self.send_photo(user_id, photo, chat_id=chat_id, language_code=language_code,
+                                caption=caption if index == caption_on else None,
+                                media_group_id=group)
+                for index, photo in enumerate(photos)]
 
     def inject(self, method: str, code: int, description: str | None = None, *,
                times: int = 1, retry_after: int | None = None) -> None:

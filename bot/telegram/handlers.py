@@ -21,18 +21,22 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.jobs.model import JobKind, NewJob, ProviderName
+from bot.jobs.model import ExtraImage, ImageRole, JobKind, NewJob, ProviderName
 from bot.telegram import admin
+from bot.telegram.albums import AlbumCollector
 from bot.telegram.context import BotContext
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
 from bot.telegram.replies import lang, reply
-from storage.images import ImageRef
+from storage.images import AlbumPhoto, ImageRef
 
 logger = logging.getLogger(__name__)
 STATUS_LIMIT = 10
 OPTION_FLAGS = {"negative_prompt": "--neg", "seed": "--seed", "resolution": "--res",
                 "duration": "--dur"}
 PROMPT_PREVIEW = 40
+MAX_REFERENCES = 3  # Veo 3.1 takes up to three asset reference images
+PICTURE_COMMAND = r"^/(animate|video)(@\w+)?(\s|$)"
+_ALBUMS = "albums"
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -71,6 +75,9 @@ async def image(update: Update, context: BotContext) -> None:
     parsed = parse_command(message.text)
     if await _refuse_prompt(update, context, parsed, usage="usage_image"):
         return
+    if parsed.references:
+        await reply(update, "ref_needs_pictures", max=MAX_REFERENCES)
+        return
     await _submit(update, context, JobKind.IMAGE, parsed)
 
 
@@ -83,6 +90,9 @@ async def video(update: Update, context: BotContext) -> None:
         return
     parsed = parse_command(message.text)
     if await _refuse_prompt(update, context, parsed, usage="usage_video"):
+        return
+    if parsed.references:
+        await reply(update, "ref_needs_pictures", max=MAX_REFERENCES)
         return
     await _submit(update, context, JobKind.VIDEO, parsed)
 
@@ -99,6 +109,25 @@ async def animate(update: Update, context: BotContext) -> None:
     if await _refuse_prompt(update, context, parsed, usage="usage_animate"):
         return
     await _animate_from(update, context, source, parsed)
+
+
+async def album_photo(update: Update, context: BotContext) -> None:
+    """One photo of an album: remembered; once the album is complete, its command acts on it."""
+    message = update.effective_message
+    assert message is not None and message.media_group_id is not None
+    photo = _album_photo(message)
+    await context.services.images.remember_album_photo(photo)
+    album = await _albums(context).collect((photo.chat_id, photo.media_group_id),
+                                           photo.message_id, message)
+    command = next((m for m in album or () if re.match(PICTURE_COMMAND, m.caption or "")), None)
+    if album is None or command is None:
+        return  # a later photo's handler acts, or the album carries no command for us
+    # The album answers as its command message: replies and the job quote that one.
+    lead = Update(update.update_id, message=command)
+    parsed = parse_command(command.caption)
+    if await _refuse_prompt(lead, context, parsed, usage="usage_animate"):
+        return
+    await _animate_photos(lead, context, [m.photo[-1].file_id for m in album], parsed)
 
 
 async def prompt_reply(update: Update, context: BotContext) -> None:
@@ -233,19 +262,47 @@ async def _animate_from(update: Update, context: BotContext, source: Message,
     if ref is not None:
         await _animate_ref(update, context, ref, parsed)
         return
+    album = await context.services.images.album_of(source.chat_id, source.message_id)
+    if album:
+        await _animate_photos(update, context, [photo.file_id for photo in album], parsed)
+        return
     if not source.photo:
         await reply(update, "no_image_in_reply")
         return
+    await _animate_photos(update, context, [source.photo[-1].file_id], parsed)
+
+
+async def _animate_photos(update: Update, context: BotContext, file_ids: list[str],
+                          parsed: ParsedPrompt) -> None:
+    """A user's photos, album order: 1–2 frames (first, last), or 1–3 references (`--ref`)."""
+    role = ImageRole.REFERENCES if parsed.references else ImageRole.FRAMES
+    if role is ImageRole.FRAMES and len(file_ids) > 2:
+        await reply(update, "album_frames_two", count=len(file_ids), max=MAX_REFERENCES)
+        return
+    if len(file_ids) > MAX_REFERENCES:
+        await reply(update, "album_refs_max", count=len(file_ids), max=MAX_REFERENCES)
+        return
+    paths = [await _download(context, file_id) for file_id in file_ids]
+    if None in paths:
+        await reply(update, "photo_failed")
+        return
+    first, *others = [path for path in paths if path is not None]
+    await _submit(update, context, JobKind.ANIMATE, parsed, source_path=first,
+                  extra_images=tuple(ExtraImage(source_path=path) for path in others),
+                  image_role=role)
+
+
+async def _download(context: BotContext, file_id: str) -> str | None:
+    """The photo's bytes exactly as Telegram holds them, in a file beside the database."""
     path = context.services.settings.files_dir / f"upload-{uuid.uuid4().hex}.jpg"
     try:
-        file = await context.bot.get_file(source.photo[-1].file_id)
+        file = await context.bot.get_file(file_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         await file.download_to_drive(path)
     except TelegramError as exc:
         logger.warning("photo download failed: %s", exc)
-        await reply(update, "photo_failed")
-        return
-    await _submit(update, context, JobKind.ANIMATE, parsed, source_path=str(path))
+        return None
+    return str(path)
 
 
 async def _animate_ref(update: Update, context: BotContext, ref: ImageRef,
@@ -254,9 +311,10 @@ async def _animate_ref(update: Update, context: BotContext, ref: ImageRef,
         await reply(update, "not_your_image")
         return
     made_by = await context.services.jobs.find(ref.job_id) if ref.job_id else None
+    role = ImageRole.REFERENCES if parsed.references else ImageRole.FRAMES
     # The image's handle means something only to the provider that made it.
     await _submit(update, context, JobKind.ANIMATE, parsed, reference_media_id=ref.media_id,
-                  provider=made_by.provider if made_by else None)
+                  provider=made_by.provider if made_by else None, image_role=role)
 
 
 def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
@@ -272,7 +330,9 @@ def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
 
 async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: ParsedPrompt, *,
                   reference_media_id: str | None = None, source_path: str | None = None,
-                  provider: ProviderName | None = None) -> None:
+                  provider: ProviderName | None = None,
+                  extra_images: tuple[ExtraImage, ...] = (),
+                  image_role: ImageRole = ImageRole.FRAMES) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
@@ -285,7 +345,8 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
         aspect=parsed.aspect, reference_media_id=reference_media_id, source_path=source_path,
         reply_to_message_id=message.message_id, language=lang(update),
         account=services.accounts.account_for(user.id), options=parsed.options,
-        provider=provider or services.provider_name))
+        provider=provider or services.provider_name, extra_images=extra_images,
+        image_role=image_role))
 
 
 async def _over_daily_limit(context: BotContext, user_id: int) -> bool:
@@ -304,10 +365,36 @@ def _has_picture(message: Message) -> bool:
     return bool(message.photo)
 
 
+def _album_photo(message: Message) -> AlbumPhoto:
+    """The record of an album's photo message: its largest size."""
+    assert message.media_group_id is not None
+    return AlbumPhoto(message.chat_id, message.message_id, message.media_group_id,
+                      message.photo[-1].file_id)
+
+
+def _albums(context: BotContext) -> AlbumCollector[Message]:
+    """The one collector of albums being received, made on first use."""
+    collector: AlbumCollector[Message] | None = context.bot_data.get(_ALBUMS)
+    if collector is None:
+        collector = AlbumCollector(wait=context.services.settings.album_wait)
+        context.bot_data[_ALBUMS] = collector
+    return collector
+
+
+class _InAlbum(filters.MessageFilter):
+    """A message that is one part of an album (a media group)."""
+
+    def filter(self, message: Message) -> bool:
+        return message.media_group_id is not None
+
+
+_IN_ALBUM = _InAlbum(name="IN_ALBUM")
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """Wire every handler; the access gate runs first, in its own group."""
     application.add_handler(TypeHandler(Update, gate), group=-1)
-    animate_caption = filters.PHOTO & filters.CaptionRegex(r"^/(animate|video)(@\w+)?(\s|$)")
+    animate_caption = filters.PHOTO & filters.CaptionRegex(PICTURE_COMMAND)
     application.add_handlers([
         CommandHandler("start", start),
         CommandHandler("help", help_command),
@@ -316,6 +403,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("animate", animate),
         CommandHandler("status", status),
         CommandHandler("cancel", cancel),
+        MessageHandler(filters.PHOTO & _IN_ALBUM, album_photo),
         MessageHandler(animate_caption, animate),
         CallbackQueryHandler(animate_button, pattern=r"^animate:[0-9]{1,18}$"),
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),

@@ -3,10 +3,12 @@
     /video 9:16 a dog surfing --neg blurry, text --seed 42 --res 1080p --dur 8
 
 The aspect (`9:16`, `16:9`, `portrait`, `landscape`) may lead the prompt; options follow it.
+`--ref` anywhere asks for the pictures as references rather than frames.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,7 @@ from bot.jobs.model import Aspect, Options
 
 _PORTRAIT = frozenset({"9:16", "portrait", "--portrait"})
 _LANDSCAPE = frozenset({"16:9", "landscape", "--landscape"})
+_REFERENCES = frozenset({"--ref", "--refs", "--references"})
 _OPTION_NAMES = {"--seed": "seed", "--neg": "negative_prompt", "--negative": "negative_prompt",
                  "--res": "resolution", "--resolution": "resolution", "--dur": "duration",
                  "--duration": "duration"}
@@ -30,6 +33,7 @@ class ParsedPrompt:
     aspect: Aspect
     options: Options = field(default_factory=Options)
     error: Problem | None = None  #: an option that could not be read
+    references: bool = False  #: `--ref`: the pictures are references, not frames
 
 
 def parse_command(text: str | None) -> ParsedPrompt:
@@ -41,7 +45,19 @@ def parse_command(text: str | None) -> ParsedPrompt:
 
 
 def parse_prompt(rest: str) -> ParsedPrompt:
-    body = rest.strip()
+    body, references = _without_flag(rest.strip(), _REFERENCES)
+    parsed = _parse_prompt(body)
+    return dataclasses.replace(parsed, references=True) if references else parsed
+
+
+def _without_flag(body: str, flags: frozenset[str]) -> tuple[str, bool]:
+    """The text without any of these flags (its line breaks kept when there is none)."""
+    words = body.split()
+    kept = [word for word in words if word.lower() not in flags]
+    return (body, False) if len(kept) == len(words) else (" ".join(kept), True)
+
+
+def _parse_prompt(body: str) -> ParsedPrompt:
     aspect = Aspect.LANDSCAPE
     head = body.split(maxsplit=1)
     if head and head[0].lower() in _PORTRAIT | _LANDSCAPE:
