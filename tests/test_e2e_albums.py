@@ -111,10 +111,6 @@ async def test_a_single_photo_captioned_video_ref_is_one_reference(veo: BotHarne
     assert [_picture(r["image"]) for r in references] == [(FIRST, "image/png")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "upstream: the Gemini simulator, written from Google's docs, takes referenceType 'asset'; "
-    "the bot sends the google-genai SDK's 'ASSET' (bot/providers/gemini/protocol.veo_request) "
-    "and gets a 400"))
 async def test_a_references_video_is_accepted_and_delivered(veo: BotHarness) -> None:
     veo.telegram.send_album(USER, [FIRST, SECOND], caption="/video a fox in a red hat --ref")
     job = await _only_job(veo, None)

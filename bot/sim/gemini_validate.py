@@ -141,7 +141,10 @@ def _references(value: Any) -> tuple[bytes, ...]:
     for index, item in enumerate(value):
         reference = _dict(item, f"{where}[{index}]")
         _known(reference, frozenset({"image", "referenceType"}), f"{where}[{index}]")
-        _one_of(reference.get("referenceType"), ("asset",), f"{where}[{index}].referenceType")
+        # The REST docs write "asset"; Google's own SDK sends the enum name "ASSET" (the API
+        # reads proto3 JSON, where an enum takes its name): the service takes both.
+        _one_of(reference.get("referenceType"), ("asset", "ASSET"),
+                f"{where}[{index}].referenceType")
         images.append(_image(reference.get("image"), f"{where}[{index}].image"))
     return tuple(images)
 
