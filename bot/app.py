@@ -69,7 +69,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await access.load()
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
-        notifiers[0], engine.providers.for_account, settings.provider))
+        notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get))
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
     await _report_retired_models(settings, notifiers[0])

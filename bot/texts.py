@@ -179,6 +179,10 @@ EN: dict[str, str] = {
                         "photos as references.",
     "album_refs_max": "A video takes at most {max} reference photos; this album has {count}. "
                       "Send at most {max}.",
+    "pictures_frames_max": "The {provider} provider animates at most {max} picture(s) as first "
+                           "and last frame; this has {count}. Send fewer pictures.",
+    "pictures_no_references": "The {provider} provider does not take reference pictures; send "
+                              "/animate <prompt> with one picture instead.",
     "ref_needs_pictures": "--ref uses photos as references: send /video <prompt> --ref as the "
                           "caption of a photo or of an album of up to {max}, or as a reply to "
                           "one.",
@@ -329,6 +333,10 @@ VI: dict[str, str] = {
                         "{max} tấm làm tham chiếu.",
     "album_refs_max": "Một video nhận tối đa {max} tấm hình tham chiếu; album này có {count}. "
                       "Hãy gửi tối đa {max} tấm.",
+    "pictures_frames_max": "Nhà cung cấp {provider} chỉ tạo video từ tối đa {max} tấm hình làm "
+                           "khung đầu và cuối; ở đây có {count}. Hãy gửi ít hình hơn.",
+    "pictures_no_references": "Nhà cung cấp {provider} không nhận hình tham chiếu; hãy gửi "
+                              "/animate <mô tả> với một tấm hình.",
     "ref_needs_pictures": "--ref dùng các tấm hình làm tham chiếu: hãy gửi /video <mô tả> --ref "
                           "làm chú thích của một tấm hình hoặc một album tối đa {max} tấm, hoặc "
                           "trả lời một tấm hình bằng lệnh đó.",

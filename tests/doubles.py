@@ -7,13 +7,13 @@ import asyncio
 import inspect
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.jobs.errors import AuthExpired, RequestRejected, ResultTooLarge
-from bot.jobs.model import Job, JobKind, JobState, NewJob, Phase, ProviderName
+from bot.jobs.model import ImageRole, Job, JobKind, JobState, NewJob, Phase, ProviderName
 from bot.jobs.notifier import DeliveryFailed
 from bot.jobs.provider import (
     Accepted,
@@ -42,6 +42,8 @@ class FakeProvider:
     supported_options: frozenset[str] = frozenset({"negative_prompt", "seed"})
     image_options: frozenset[str] = frozenset({"seed"})
     shareable_links: bool = True
+    pictures: Mapping[ImageRole, int] = field(
+        default_factory=lambda: {ImageRole.FRAMES: 2, ImageRole.REFERENCES: 3})
     #: `accepted` answers None this many times per task before accepting it
     pending_acceptances: int = 0
     #: a render is DONE (or FAILED, with `render_error`) on its Nth check

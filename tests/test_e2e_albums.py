@@ -141,14 +141,15 @@ async def test_ref_without_a_picture_gets_a_sentence(veo: BotHarness) -> None:
     assert await veo.jobs_of(USER) == [] and veo.sim.log == []
 
 
-async def test_flow_refuses_two_pictures_and_says_so(start_bot: StartBot) -> None:
+async def test_flow_refuses_two_pictures_before_anything_is_sent(start_bot: StartBot) -> None:
     bot = await start_bot(album_wait=ALBUM_WAIT)  # PROVIDER=flow
     bot.telegram.send_album(USER, [FIRST, SECOND], caption="/animate morphs slowly")
-    job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
-    assert job.error_code == "rejected"
-    text = await bot.wait_text(USER, "failed.")
-    assert f"Job #{job.id}" in text and "takes no last frame or reference pictures" in text
-    assert bot.sim.count("create-video-veo3") == 0
+    text = await bot.wait_text(USER, "The flow provider animates at most 1 picture")
+    assert "this has 2" in text
+    bot.telegram.send_photo(USER, FIRST, caption="/video a fox --ref")
+    await bot.wait_text(USER, "The flow provider does not take reference pictures")
+    assert await bot.jobs_of(USER) == [] and bot.sim.log == []
+    assert bot.telegram.calls("getFile") == []  # nothing downloaded either
 
 
 async def _remembered(bot: BotHarness, message_id: int, photos: int = 2) -> None:

@@ -6,7 +6,7 @@ Each upstream's package (`bot.providers.<name>`) implements it. Handles a provid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -79,6 +79,8 @@ class Provider(Protocol):
     image_options: frozenset[str]
     #: whether a result URL can be handed to a user as it is (signed links: yes; API files: no)
     shareable_links: bool
+    #: the most pictures a video takes, per role (a role missing: none); the fronts refuse more
+    pictures: Mapping[ImageRole, int]
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         """Upload a user's picture; return its mediaId."""

@@ -35,6 +35,8 @@ class Services:
     notifier: TelegramNotifier
     provider_for_account: Callable[[str], Provider]
     provider_name: ProviderName
+    #: a given provider of an account (a job stays on the provider it started on)
+    provider_named: Callable[[ProviderName, str], Provider]
 
 
 class BotContext(CallbackContext[ExtBot[Priority], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -282,6 +282,8 @@ async def _animate_photos(update: Update, context: BotContext, file_ids: list[st
     if len(file_ids) > MAX_REFERENCES:
         await reply(update, "album_refs_max", count=len(file_ids), max=MAX_REFERENCES)
         return
+    if await _refuse_pictures(update, context, None, role, len(file_ids)):
+        return
     paths = [await _download(context, file_id) for file_id in file_ids]
     if None in paths:
         await reply(update, "photo_failed")
@@ -312,9 +314,31 @@ async def _animate_ref(update: Update, context: BotContext, ref: ImageRef,
         return
     made_by = await context.services.jobs.find(ref.job_id) if ref.job_id else None
     role = ImageRole.REFERENCES if parsed.references else ImageRole.FRAMES
+    if await _refuse_pictures(update, context, made_by.provider if made_by else None, role, 1):
+        return
     # The image's handle means something only to the provider that made it.
     await _submit(update, context, JobKind.ANIMATE, parsed, reference_media_id=ref.media_id,
                   provider=made_by.provider if made_by else None, image_role=role)
+
+
+async def _refuse_pictures(update: Update, context: BotContext, name: ProviderName | None,
+                           role: ImageRole, count: int) -> bool:
+    """Before anything is downloaded or uploaded: a sentence when the job's provider cannot
+    take these pictures in this role."""
+    services = context.services
+    user = update.effective_user
+    assert user is not None
+    account = services.accounts.account_for(user.id)
+    provider = (services.provider_named(name, account) if name
+                else services.provider_for_account(account))
+    limit = provider.pictures.get(role, 0)
+    if count <= limit:
+        return False
+    if limit == 0:
+        await reply(update, "pictures_no_references", provider=provider.name)
+    else:
+        await reply(update, "pictures_frames_max", provider=provider.name, max=limit, count=count)
+    return True
 
 
 def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from bot.jobs.errors import AuthExpired, BadResponse, RequestRejected
@@ -28,6 +29,7 @@ class FlowProvider:
     supported_options = frozenset({"seed"})
     image_options = frozenset({"seed"})
     shareable_links = True
+    pictures: Mapping[ImageRole, int] = MappingProxyType({ImageRole.FRAMES: 1})
 
     def __init__(self, *, client: FlowClient,
                  renew: Callable[[str | None], Awaitable[bool]] = _cannot_renew) -> None:

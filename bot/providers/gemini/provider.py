@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import httpx
@@ -80,6 +81,8 @@ class GeminiProvider:
     supported_options: frozenset[str]
     image_options: frozenset[str]
     shareable_links = False  # a file URI needs the API key; an inline video is a local file
+    pictures: Mapping[ImageRole, int] = MappingProxyType({ImageRole.FRAMES: 2,
+                                                         ImageRole.REFERENCES: 3})
 
     def __init__(
         self, *, api_key: str | None, media_dir: Path, http: httpx.AsyncClient,

@@ -22,8 +22,9 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from bot.jobs.errors import (
@@ -36,7 +37,7 @@ from bot.jobs.errors import (
     TransientError,
     UpstreamError,
 )
-from bot.jobs.model import JobKind, ProviderName
+from bot.jobs.model import ImageRole, JobKind, ProviderName
 from bot.jobs.provider import (
     Accepted,
     AccountStatus,
@@ -68,6 +69,8 @@ class UseapiProvider:
     supported_options: frozenset[str]
     image_options: frozenset[str]
     shareable_links = True  # signed links, valid a few hours
+    pictures: Mapping[ImageRole, int] = MappingProxyType({ImageRole.FRAMES: 2,
+                                                         ImageRole.REFERENCES: 3})
 
     def __init__(self, *, client: UseapiClient, email: str | None, image_model: str,
                  video_model: str, poll_concurrency: int = 8,
