@@ -33,8 +33,11 @@ def mask(secret: str) -> str:
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret value so that `redact` masks it wherever it appears."""
-    if value and len(value) >= 6:
+    """Remember a secret value so that `redact` masks it wherever it appears.
+
+    Any non-empty value counts, whatever its length or shape: a malformed token (`not-a-token`)
+    is exactly the one a library quotes back in an error message."""
+    if value:
         with _lock:
             _known.add(value)
 
