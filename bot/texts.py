@@ -106,8 +106,8 @@ EN: dict[str, str] = {
     "error_unknown": "something went wrong ({detail}). Please try again.",
     "option_missing_value": "The option {option} needs a value, e.g. --seed 42.",
     "option_bad_seed": "The seed must be a whole number from 0 to {max}, not “{value}”.",
-    "option_bad_duration": "The duration must be a number of seconds, e.g. --dur 8, not "
-                           "“{value}”.",
+    "option_bad_duration": "The duration must be a whole number of seconds from 1 to {max}, "
+                           "e.g. --dur 8, not “{value}”.",
     "option_bad_resolution": "The resolution must be 720p or 1080p, not “{value}”.",
     "option_unsupported": "This provider can't honour {options} for this kind of job; remove it "
                           "and send again.",
@@ -233,7 +233,8 @@ VI: dict[str, str] = {
     "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
     "option_missing_value": "Tuỳ chọn {option} cần một giá trị, ví dụ --seed 42.",
     "option_bad_seed": "Seed phải là số nguyên từ 0 đến {max}, không phải “{value}”.",
-    "option_bad_duration": "Thời lượng phải là số giây, ví dụ --dur 8, không phải “{value}”.",
+    "option_bad_duration": "Thời lượng phải là số giây nguyên từ 1 đến {max}, ví dụ --dur 8, "
+                           "không phải “{value}”.",
     "option_bad_resolution": "Độ phân giải phải là 720p hoặc 1080p, không phải “{value}”.",
     "option_unsupported": "Nhà cung cấp này không hỗ trợ {options} cho loại việc này; hãy bỏ "
                           "đi và gửi lại.",
@@ -364,6 +365,7 @@ CLI: dict[str, str] = {
     "auth_gemini": "job {id} stopped: Google refused GEMINI_API_KEY ({detail}); check the key at "
                    "https://aistudio.google.com/apikey.",
     "saved_failed": "could not write {path} ({reason}).",
+    "stop_nothing_sent": "Interrupted before anything was sent, so nothing is billed.",
     "stop_queued": "Interrupted: job {id} ({kind}) was not sent yet, so nothing is billed.",
     "stop_submitting": "Interrupted: job {id} ({kind}) was being sent to {provider}; it may have "
                        "been accepted (and billed), but no task id came back.",
@@ -379,10 +381,11 @@ CLI: dict[str, str] = {
                        "colon)",
     "run_unreachable": "Telegram is unreachable at {url} ({reason}): check TELEGRAM_API_URL "
                        "(default https://api.telegram.org) and the network.",
-    "run_missing_credentials": "PROVIDER={provider} but {names} is not set: jobs wait until "
-                               "{fix}.",
-    "run_fix_flow": "an admin sends them (/token, /proxytoken, /project) or they are set in .env",
-    "run_fix_gemini": "it is set in .env and the bot restarted",
+    "run_missing_credentials": "PROVIDER={provider}, but neither .env nor the environment sets "
+                               "{names}: {fix}.",
+    "run_fix_flow": "jobs wait unless an admin sends the missing values to the bot (/token, "
+                    "/proxytoken, /project) or has sent them before",
+    "run_fix_gemini": "jobs wait until it is set and the bot restarted",
     "run_stopped": "The bot stopped on an error: {error} (LOG_LEVEL=DEBUG shows the traceback).",
     "demo_needs_sim": "The demo needs the simulator extra ({module} is missing): "
                       "pip install -e \".[sim]\"",
@@ -400,3 +403,8 @@ CLI: dict[str, str] = {
 def cli(key: str, **values: Any) -> str:
     """A terminal sentence (`CLI`), formatted."""
     return CLI[key].format(**values)
+
+
+def listing(names: list[str]) -> str:
+    """`A`, `A and B`, `A, B and C`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

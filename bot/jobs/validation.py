@@ -38,7 +38,7 @@ def read_options(raw: Mapping[str, str | None]) -> tuple[Options, Problem | None
     if duration is not None:
         seconds = duration.strip().lower().removesuffix("s")
         if not (seconds.isdigit() and 1 <= int(seconds) <= MAX_DURATION):
-            return Options(), ("option_bad_duration", {"value": duration})
+            return Options(), ("option_bad_duration", {"value": duration, "max": MAX_DURATION})
         duration = seconds
     if resolution is not None and resolution.lower() not in RESOLUTIONS:
         return Options(), ("option_bad_resolution", {"value": resolution})
