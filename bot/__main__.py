@@ -162,7 +162,7 @@ def _main(argv: list[str]) -> int:
         print("\n".join(exc.sentences), file=sys.stderr)
         return EXIT_USAGE
     for secret in settings.secrets():  # before anything logs, whatever the secret looks like
-        register_secret(secret)
+        register_secret(secret, configured=True)
     debug = debug or settings.log_level.upper() == "DEBUG"
     if command == "generate":
         setup_logging("DEBUG" if debug else "WARNING")

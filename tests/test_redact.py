@@ -86,11 +86,19 @@ def test_registered_secret_is_masked_anywhere() -> None:
     assert out == "url?token=…5678&x=1"
 
 
-def test_a_secret_of_any_shape_is_registered_but_not_a_missing_one() -> None:
+def test_short_or_missing_secrets_are_not_registered() -> None:
     register_secret("abc12")
-    register_secret("not-a-token")
     register_secret("")
     register_secret(None)
+    assert redact("abc12 is fine") == "abc12 is fine"
+    assert redact_module._known == set()
+
+
+def test_a_configured_secret_of_any_shape_is_registered_but_not_a_missing_one() -> None:
+    register_secret("abc12", configured=True)
+    register_secret("not-a-token", configured=True)
+    register_secret("", configured=True)
+    register_secret(None, configured=True)
     assert redact("abc12 is not-a-token") == "… is …oken"
     assert redact_module._known == {"abc12", "not-a-token"}
 
