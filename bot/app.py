@@ -99,7 +99,7 @@ def run_bot(settings: Settings) -> int:
     """
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     if not token or is_placeholder(token):
-        placeholder = " (it still holds the placeholder of .env.example)" if token else ""
+        placeholder = " (it is still a replace-me placeholder)" if token else ""
         logger.error(texts.cli("run_no_token", placeholder=placeholder))
         return 2
     _warn_missing_credentials(settings)

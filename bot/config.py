@@ -15,7 +15,7 @@ from bot.jobs.model import ProviderName
 
 IdList = Annotated[frozenset[int], NoDecode]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-#: What .env.example used to hold in place of a secret: never to be sent anywhere.
+#: What an older .env.example held in place of a secret: never to be sent anywhere.
 PLACEHOLDER = "replace-me"
 
 

@@ -353,8 +353,8 @@ CLI: dict[str, str] = {
     "output_is_photo": "-o {path} would overwrite your --photo; choose another -o.",
     "unsupported": "The {provider} provider cannot honour {options}: remove it, or choose "
                    "another --provider.",
-    "missing_credentials": "The {provider} provider needs {names}, not set (or still the "
-                           "placeholder of .env.example): {fix}; `python -m bot demo` tries "
+    "missing_credentials": "The {provider} provider needs {names}, not set (or still a "
+                           "replace-me placeholder): {fix}; `python -m bot demo` tries "
                            "everything without an account.",
     "fix_flow": "set them in .env or the environment (README: \"Accounts and tokens\")",
     "fix_gemini": "get a key at https://aistudio.google.com/apikey and set it in .env or the "
