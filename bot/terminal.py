@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import shutil
 import sys
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 
 from bot import texts
 from bot.config import Settings, missing_credentials
+from bot.jobs.errors import ErrorCode
 from bot.jobs.model import Aspect, Job, JobKind, JobState, NewJob, Options, Phase, ProviderName
 from bot.jobs.notifier import DeliveryFailed
 from bot.jobs.provider import Provider
@@ -179,6 +181,25 @@ class ProgressLine:
         self.stream.flush()
         self._shown, self._open = "", False
 
+    def make_room(self) -> None:
+        """End a live line so that what someone else writes (a log record) starts on its own."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+
+
+class _MakeRoom(logging.Filter):
+    """On the log handlers while a live progress line is on screen."""
+
+    def __init__(self, line: ProgressLine) -> None:
+        super().__init__()
+        self.line = line
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.line.make_room()
+        return True
+
 
 @dataclass
 class TerminalNotifier:
@@ -186,6 +207,8 @@ class TerminalNotifier:
 
     output: Path
     line: ProgressLine = field(default_factory=ProgressLine)
+    #: where the provider was reached (`FLOW_PROXY_URL=…`), named when it could not be
+    upstream: str = ""
     delivered: dict[int, Path] = field(default_factory=dict)
     links: dict[int, str] = field(default_factory=dict)
 
@@ -216,6 +239,8 @@ class TerminalNotifier:
             sentence = job.error_detail or ""
         else:
             sentence = texts.error_sentence("en", job.error_code, job.error_detail)
+        if job.error_code == ErrorCode.UNAVAILABLE and self.upstream:
+            sentence += " " + texts.cli("check_upstream", upstream=self.upstream)
         self.line.say(f"job {job.id} {job.kind.value} failed: {sentence}")
 
     async def waiting_for_token(self, job: Job) -> None:
@@ -244,9 +269,12 @@ async def generate(settings: Settings, request: GenerateRequest, *, demo: bool =
         key = SecretStr(base64.urlsafe_b64encode(os.urandom(32)).decode())
         settings = settings.model_copy(update={"database_path": Path(scratch) / "cli.sqlite3",
                                                "bot_secret_key": key})
-        notifier = TerminalNotifier(request.output)
+        notifier = TerminalNotifier(request.output, upstream=_upstream(settings, request))
         engine = await open_engine(settings, lambda jobs, images: notifier)
         sent: list[int] = []
+        room = _MakeRoom(notifier.line)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(room)
         try:
             dropped = _unsupported(engine.providers.get(request.provider, "default"), request)
             if dropped:
@@ -263,6 +291,14 @@ async def generate(settings: Settings, request: GenerateRequest, *, demo: bool =
             return EXIT_INTERRUPTED
         finally:
             await engine.close()
+            for handler in logging.getLogger().handlers:
+                handler.removeFilter(room)
+
+
+def _upstream(settings: Settings, request: GenerateRequest) -> str:
+    if request.provider == ProviderName.GEMINI:
+        return f"GEMINI_API_URL={settings.gemini_api_url or '(unset: Google)'}"
+    return f"FLOW_PROXY_URL={settings.flow_proxy_url} and FLOW_API_URL={settings.flow_api_url}"
 
 
 async def _interrupted(jobs: JobStore, sent: list[int], *, demo: bool) -> list[str]:

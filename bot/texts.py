@@ -364,6 +364,7 @@ CLI: dict[str, str] = {
                  "Troubleshooting) and check FLOW_PROXY_TOKEN.",
     "auth_gemini": "job {id} stopped: Google refused GEMINI_API_KEY ({detail}); check the key at "
                    "https://aistudio.google.com/apikey.",
+    "check_upstream": "Check the network and {upstream}.",
     "saved_failed": "could not write {path} ({reason}).",
     "stop_nothing_sent": "Interrupted before anything was sent, so nothing is billed.",
     "stop_queued": "Interrupted: job {id} ({kind}) was not sent yet, so nothing is billed.",

@@ -146,3 +146,15 @@ async def test_a_result_that_cannot_be_written_fails_with_the_path(tmp_path: Pat
     (tmp_path / "result.mp4").write_bytes(b"mp4")
     with pytest.raises(DeliveryFailed, match=r"could not write .*gone/x\.mp4"):
         await notifier.deliver(_job(), tmp_path / "result.mp4")
+
+
+def test_a_log_record_starts_on_its_own_line_under_a_live_progress_line() -> None:
+    screen = _Terminal()
+    line = ProgressLine(screen)
+    line.update("job 7 video: rendering", "3s")
+    line.make_room()
+    line.make_room()
+    screen.write("WARNING something\n")
+    line.update("job 7 video: rendering", "4s")
+    assert screen.getvalue() == ("\r\x1b[Kjob 7 video: rendering 3s\nWARNING something\n"
+                                 "\r\x1b[Kjob 7 video: rendering 4s")
