@@ -12,6 +12,7 @@ from telegram.ext import Application, ContextTypes
 from bot import texts
 from bot.config import Settings, is_placeholder, missing_credentials
 from bot.engine import Engine, open_engine
+from bot.jobs.model import ProviderName
 from bot.jobs.notifier import Notifier
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
@@ -141,6 +142,7 @@ class _StartFailureFilter(logging.Filter):
 def _warn_missing_credentials(settings: Settings) -> None:
     missing = missing_credentials(settings, settings.provider)
     if missing:
-        fix = texts.cli("run_fix_gemini" if settings.provider == "gemini" else "run_fix_flow")
+        gemini = settings.provider == ProviderName.GEMINI
+        fix = texts.cli("run_fix_gemini" if gemini else "run_fix_flow")
         logger.warning(texts.cli("run_missing_credentials", provider=settings.provider,
                                  names=texts.listing(missing), fix=fix))
