@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ContextTypes
 
-from bot.config import Settings
+from bot import texts
+from bot.config import Settings, is_placeholder, missing_credentials
 from bot.engine import Engine, open_engine
+from bot.jobs.model import ProviderName
 from bot.jobs.notifier import Notifier
 from bot.providers.catalog import retired_settings
 from bot.telegram import handlers
@@ -100,16 +103,56 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
 
 
 def run_bot(settings: Settings) -> int:
-    """`python -m bot`: long polling until Ctrl+C / SIGTERM; returns the exit code."""
+    """`python -m bot`: long polling until Ctrl+C / SIGTERM; returns the exit code.
+
+    A start-up that cannot work (no token, a token Telegram refuses, Telegram out of reach) ends
+    in one sentence naming the variable; the caller registered every secret for redaction first.
+    """
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    if not token or is_placeholder(token):
+        placeholder = " (it is still a replace-me placeholder)" if token else ""
+        logger.error(texts.cli("run_no_token", placeholder=placeholder))
+        return 2
+    _warn_missing_credentials(settings)
     application = build_application(settings)
+    # PTB logs the failed start with its traceback before raising it; the sentences below say it
+    # better (DEBUG keeps PTB's record).
+    ptb = logging.getLogger("telegram.ext")
+    quiet = _StartFailureFilter()
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        ptb.addFilter(quiet)
     try:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
-        # PTB's message quotes the token; say it our way instead, masked.
-        logger.error("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather")
+        shape = "" if _BOT_TOKEN.fullmatch(token) else texts.cli("run_token_shape")
+        logger.error(texts.cli("run_token_refused", url=settings.telegram_api_url, shape=shape))
+        return 1
+    except NetworkError as exc:
+        logger.error(texts.cli("run_unreachable", url=settings.telegram_api_url,
+                               reason=str(exc) or type(exc).__name__))
         return 1
     except Exception:
         logger.exception("the bot stopped on an error")  # redacted like every log record
         return 1
+    finally:
+        ptb.removeFilter(quiet)
     return 0
 
+
+_BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{35}")
+
+
+class _StartFailureFilter(logging.Filter):
+    """Drops PTB's "… Aborting" records: `run_bot` reports that failure in one sentence."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Aborting" not in str(record.msg)
+
+
+def _warn_missing_credentials(settings: Settings) -> None:
+    missing = missing_credentials(settings, settings.provider)
+    if missing:
+        gemini = settings.provider == ProviderName.GEMINI
+        fix = texts.cli("run_fix_gemini" if gemini else "run_fix_flow")
+        logger.warning(texts.cli("run_missing_credentials", provider=settings.provider,
+                                 names=texts.listing(missing), fix=fix))

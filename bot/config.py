@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from bot import texts
 from bot.jobs.model import ProviderName
 
 IdList = Annotated[frozenset[int], NoDecode]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: What an older .env.example held in place of a secret: never to be sent anywhere.
+PLACEHOLDER = "replace-me"
 
 #: The Gemini defaults of the contract (rows of `bot.providers.catalog`, which tests keep in step):
 #: Omni on the Developer API; Veo 3.1 GA on Agent Platform, where the video model depends on it.
@@ -100,11 +113,24 @@ class Settings(BaseSettings):
                                        else GEMINI_VIDEO_MODEL)
         return self
 
+    @field_validator("telegram_bot_token", "flow_proxy_token", "flow_bearer_token", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        """`FLOW_BEARER_TOKEN=` (as in .env.example) means "not set", never an empty token."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("allowed_user_ids", "admin_user_ids", mode="before")
     @classmethod
     def _parse_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+            parts = [part for part in value.replace(" ", "").split(",") if part]
+            wrong = next((part for part in parts if not part.isdigit()), None)
+            if wrong is not None:
+                hint = (f"{wrong} is a username; a user sees their id by sending /start to the bot"
+                        if wrong.startswith("@") else f"{wrong} is not a number")
+                raise ValueError("use numeric Telegram user ids separated by commas, e.g. "
+                                 f"123456789,987654321 ({hint})")
+            return frozenset(int(part) for part in parts)
         if isinstance(value, int):
             return frozenset({value})
         return value
@@ -126,6 +152,26 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("telegram_api_url", "flow_proxy_url", "flow_api_url", "flow_session_url")
+    @classmethod
+    def _full_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("write the whole address, starting with https:// (or http://)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    def secrets(self) -> list[str]:
+        """Every secret value that is set, to be masked in logs before anything logs."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [value.get_secret_value() for value in values
+                if isinstance(value, SecretStr) and value.get_secret_value()]
+
     @property
     def files_dir(self) -> Path:
         """Where downloads wait for delivery; beside the database so they survive a restart."""
@@ -144,3 +190,93 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+
+class ConfigError(Exception):
+    """The settings cannot be read: `sentences` name each variable, where it is set, and the fix."""
+
+    def __init__(self, sentences: list[str]) -> None:
+        super().__init__(" ".join(sentences))
+        self.sentences = sentences
+
+
+def load_settings(**values: Any) -> Settings:
+    """`Settings(...)`, with every invalid variable turned into one sentence (`ConfigError`)."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError([_sentence(error) for error in exc.errors()]) from None
+    except SettingsError as exc:
+        raise ConfigError([texts.cli("config_unreadable", error=exc)]) from None
+
+
+def missing_credentials(settings: Settings, provider: ProviderName) -> list[str]:
+    """The variables `provider` needs for a job that are unset (or still a placeholder)."""
+    if provider == ProviderName.GEMINI:
+        # Agent Platform without a key runs on Application Default Credentials and a project.
+        if _given(settings.gemini_api_key) or (settings.gemini_vertex and settings.gemini_project):
+            return []
+        return ["GEMINI_API_KEY"]
+    if provider == ProviderName.FLOW:
+        needed = {"FLOW_BEARER_TOKEN": settings.flow_bearer_token,
+                  "FLOW_PROXY_TOKEN": settings.flow_proxy_token,
+                  "FLOW_PROJECT_ID": settings.flow_project_id}
+        return [name for name, value in needed.items() if not _given(value)]
+    return []
+
+
+def is_placeholder(value: str) -> bool:
+    return PLACEHOLDER in value.lower()
+
+
+def _given(value: SecretStr | str | None) -> bool:
+    plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return bool(plain and plain.strip() and not is_placeholder(plain))
+
+
+_EXAMPLES = {"daily_video_limit": "20"}  # fields whose default (None) is no example
+
+
+def _sentence(error: ErrorDetails) -> str:
+    field = str(error["loc"][0]) if error["loc"] else ""
+    name = field.upper()
+    info = Settings.model_fields.get(field)
+    secret = info is not None and "SecretStr" in str(info.annotation)
+    shown = "" if secret else f"={str(error['input'])[:60]}"
+    return texts.cli("config_invalid", setting=f"{name}{shown}", where=_where(name),
+                     fix=_fix(field, error))
+
+
+def _where(name: str) -> str:
+    """Where a variable was read from (the environment wins over .env, as in Settings)."""
+    if any(key.upper() == name for key in os.environ):
+        return "in the environment "
+    return "in .env " if Path(".env").is_file() else ""
+
+
+def _fix(field: str, error: ErrorDetails) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    info = Settings.model_fields.get(field)
+    default = info.default if info is not None else None
+    example = _EXAMPLES.get(field) or (_number(default) if isinstance(default, int | float)
+                                       and not isinstance(default, bool) else "")
+    eg = f", e.g. {field.upper()}={example}" if example else ""
+    if kind == "enum":
+        return f"use {str(ctx.get('expected', '')).replace(chr(39), '')}"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"write a whole number{eg}"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"write a plain number, without a unit{eg}"
+    if kind == "greater_than":
+        return f"it must be more than {_number(ctx.get('gt'))}{eg}"
+    if kind == "greater_than_equal":
+        return f"it must be at least {_number(ctx.get('ge'))}{eg}"
+    if kind == "bool_parsing":
+        return "write true or false"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return error["msg"][:1].lower() + error["msg"][1:]
+
+
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

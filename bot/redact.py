@@ -20,6 +20,7 @@ _PATTERNS = (
     re.compile(r"(/(?:token|proxytoken|cookie|login)(?:@\w+)?)((?:[ \t]+[^\s\"'\\,}…]+)+)"),
     re.compile(r"\b((?:token|cookie|proxy)=)([^\s\"'\\,&}…]+)"),
 )
+MIN_LENGTH = 6
 _known: set[str] = set()
 _lock = threading.Lock()
 
@@ -32,9 +33,14 @@ def mask(secret: str) -> str:
     return f"{head}…{secret[-4:]}"
 
 
-def register_secret(value: str | None) -> None:
-    """Remember a secret value so that `redact` masks it wherever it appears."""
-    if value and len(value) >= 6:
+def register_secret(value: str | None, *, configured: bool = False) -> None:
+    """Remember a secret value so that `redact` masks it wherever it appears.
+
+    A `configured` secret (the operator's settings) counts whatever its length or shape: a
+    malformed token (`not-a-token`) is exactly the one a library quotes back in an error message.
+    Other values (a user's `/login`) count from `MIN_LENGTH` characters, so that nobody can have
+    a letter masked in every log line."""
+    if value and (configured or len(value) >= MIN_LENGTH):
         with _lock:
             _known.add(value)
 

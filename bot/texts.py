@@ -123,8 +123,8 @@ EN: dict[str, str] = {
                           "operator should set {variable}={replacement}.",
     "option_missing_value": "The option {option} needs a value, e.g. --seed 42.",
     "option_bad_seed": "The seed must be a whole number from 0 to {max}, not “{value}”.",
-    "option_bad_duration": "The duration must be a number of seconds, e.g. --dur 8, not "
-                           "“{value}”.",
+    "option_bad_duration": "The duration must be a whole number of seconds from 1 to {max}, "
+                           "e.g. --dur 8, not “{value}”.",
     "option_bad_resolution": "The resolution must be 720p or 1080p, not “{value}”.",
     "option_unsupported": "This provider can't honour {options} for this kind of job; remove it "
                           "and send again.",
@@ -276,7 +276,8 @@ VI: dict[str, str] = {
                           "nên đặt {variable}={replacement}.",
     "option_missing_value": "Tuỳ chọn {option} cần một giá trị, ví dụ --seed 42.",
     "option_bad_seed": "Seed phải là số nguyên từ 0 đến {max}, không phải “{value}”.",
-    "option_bad_duration": "Thời lượng phải là số giây, ví dụ --dur 8, không phải “{value}”.",
+    "option_bad_duration": "Thời lượng phải là số giây nguyên từ 1 đến {max}, ví dụ --dur 8, "
+                           "không phải “{value}”.",
     "option_bad_resolution": "Độ phân giải phải là 720p hoặc 1080p, không phải “{value}”.",
     "option_unsupported": "Nhà cung cấp này không hỗ trợ {options} cho loại việc này; hãy bỏ "
                           "đi và gửi lại.",
@@ -392,3 +393,96 @@ def duration(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
     return f"{seconds // 86400}d"
+
+
+#: The terminal's sentences (`python -m bot …`: generate, demo, start-up, settings), English only.
+CLI: dict[str, str] = {
+    "config_invalid": "{setting} {where}is not valid: {fix}.",
+    "config_unreadable": "The settings could not be read ({error}): check .env and the "
+                         "environment.",
+    "crashed": "Unexpected error: {error}. Run again with --debug to see the traceback, and "
+               "please report it.",
+    "interrupted": "Interrupted.",
+    "usage_what": "Say what to make: --image PROMPT [--animate PROMPT], --video PROMPT, or "
+                  "--photo FILE --animate PROMPT (python -m bot generate --help shows examples).",
+    "usage_video_and_picture": "--video makes a video from text alone; to animate the picture of "
+                               "{picture}, use --animate instead of --video.",
+    "usage_image_and_photo": "Use --image PROMPT (make a picture) or --photo FILE (your own), not "
+                             "both.",
+    "usage_photo_needs_animate": "--photo needs --animate PROMPT, saying how the picture should "
+                                 "move, e.g. --animate \"walks slowly\".",
+    "usage_animate_needs_picture": "--animate needs a picture: add --image PROMPT to make one or "
+                                   "--photo FILE to use yours (--video PROMPT makes a video from "
+                                   "text alone).",
+    "prompt_empty": "{flag} is blank: say what to make, e.g. {flag} \"{example}\".",
+    "prompt_too_long": "The {flag} prompt has {length} characters; the limit is {limit} "
+                       "(PROMPT_MAX_CHARS): shorten it.",
+    "photo_missing": "--photo {path}: there is no such file; check the path.",
+    "photo_folder": "--photo {path} is a folder; give a picture file (PNG, JPEG or WebP).",
+    "photo_unreadable": "--photo {path} cannot be read ({reason}); check its permissions.",
+    "photo_not_picture": "--photo {path} is not a PNG, JPEG or WebP picture.",
+    "output_no_folder": "-o {path}: the folder {folder} does not exist; create it (mkdir -p "
+                        "{folder}) or choose another -o.",
+    "output_is_folder": "-o {path} is a folder; give a file name, e.g. -o {example}.",
+    "output_not_writable": "-o {path}: the folder {folder} is not writable; choose another -o.",
+    "output_image_clash": "-o {path} would get both the image and the video: name the video, "
+                          "e.g. -o {example} (the image goes beside it as {image}).",
+    "output_is_photo": "-o {path} would overwrite your --photo; choose another -o.",
+    "unsupported": "The {provider} provider cannot honour {options}: remove it, or choose "
+                   "another --provider.",
+    "missing_credentials": "The {provider} provider needs {names}, not set (or still a "
+                           "replace-me placeholder): {fix}; `python -m bot demo` tries "
+                           "everything without an account.",
+    "fix_flow": "set them in .env or the environment (README: \"Accounts and tokens\")",
+    "fix_gemini": "get a key at https://aistudio.google.com/apikey and set it in .env or the "
+                  "environment",
+    "auth_flow": "job {id} stopped: Google Flow or the proxy refused the credentials ({detail}); "
+                 "FLOW_BEARER_TOKEN lasts about an hour, so copy a fresh one (README: "
+                 "Troubleshooting) and check FLOW_PROXY_TOKEN.",
+    "auth_gemini": "job {id} stopped: Google refused GEMINI_API_KEY ({detail}); check the key at "
+                   "https://aistudio.google.com/apikey.",
+    "check_upstream": "Check the network and {upstream}.",
+    "saved_failed": "could not write {path} ({reason}).",
+    "stop_nothing_sent": "Interrupted before anything was sent, so nothing is billed.",
+    "stop_queued": "Interrupted: job {id} ({kind}) was not sent yet, so nothing is billed.",
+    "stop_submitting": "Interrupted: job {id} ({kind}) was being sent to {provider}; it may have "
+                       "been accepted (and billed), but no task id came back.",
+    "stop_submitted": "Interrupted: job {id} ({kind}) was already submitted to {provider} as task "
+                      "{task_id} and may be billed; stopping here does not cancel it there.",
+    "stop_demo": "Interrupted: the demo stopped (nothing is billed: it runs on the simulator).",
+    "run_no_token": "TELEGRAM_BOT_TOKEN is not set{placeholder}: get a token from @BotFather "
+                    "and put it in .env (see .env.example); `python -m bot demo` tries the engine "
+                    "without any account.",
+    "run_token_refused": "Telegram at {url} refused TELEGRAM_BOT_TOKEN: copy the token again from "
+                         "@BotFather{shape}.",
+    "run_token_shape": " (a bot token looks like 123456789:AAE… with 35 characters after the "
+                       "colon)",
+    "run_unreachable": "Telegram is unreachable at {url} ({reason}): check TELEGRAM_API_URL "
+                       "(default https://api.telegram.org) and the network.",
+    "run_missing_credentials": "PROVIDER={provider}, but neither .env nor the environment sets "
+                               "{names}: {fix}.",
+    "run_fix_flow": "jobs wait unless an admin sends the missing values to the bot (/token, "
+                    "/proxytoken, /project) or has sent them before",
+    "run_fix_gemini": "jobs wait until it is set and the bot restarted",
+    "run_stopped": "The bot stopped on an error: {error} (LOG_LEVEL=DEBUG shows the traceback).",
+    "demo_needs_sim": "The demo needs the simulator extra ({module} is missing): "
+                      "pip install -e \".[sim]\"",
+    "demo_output_not_folder": "-o {path} is a file; give the folder where the demo should put "
+                              "its image and video.",
+    "demo_start": "Demo: the built-in simulator stands in for Google at {url} (no account, nothing "
+                  "billed); making an image, then a video of it…",
+    "demo_done": "Done in {elapsed}: the image is {image} and the video {video}. Next: put your "
+                 "own keys in .env (see .env.example), then `python -m bot generate --help`, or "
+                 "`python -m bot` for the Telegram bot.",
+    "demo_failed": "The demo did not finish (see above); run it again with --debug for details.",
+}
+
+
+def cli(key: str, **values: Any) -> str:
+    """A terminal sentence (`CLI`), formatted."""
+    return CLI[key].format(**values)
+
+
+def listing(names: list[str]) -> str:
+    """`A`, `A and B`, `A, B and C`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -94,6 +94,15 @@ def test_short_or_missing_secrets_are_not_registered() -> None:
     assert redact_module._known == set()
 
 
+def test_a_configured_secret_of_any_shape_is_registered_but_not_a_missing_one() -> None:
+    register_secret("abc12", configured=True)
+    register_secret("not-a-token", configured=True)
+    register_secret("", configured=True)
+    register_secret(None, configured=True)
+    assert redact("abc12 is not-a-token") == "… is …oken"
+    assert redact_module._known == {"abc12", "not-a-token"}
+
+
 def test_longer_registered_secret_is_masked_before_its_prefix() -> None:
     register_secret("secret-abc")
     register_secret("secret-abc-LONGER-tail")

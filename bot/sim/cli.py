@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import sys
 from collections.abc import Sequence
 
 from bot.sim.config import SimConfig
@@ -52,8 +54,9 @@ async def serve(*, host: str, port: int, config: SimConfig) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The simulator's command-line flags."""
     defaults = SimConfig()
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=_port, default=8765,
+                        help="port to listen on, 0 to 65535 (0: any free port)")
     parser.add_argument("--latency", type=float, default=defaults.latency,
                         help="seconds from create-video to SUCCESSFUL")
     parser.add_argument("--task-polls", type=int, default=defaults.task_polls,
@@ -76,13 +79,44 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
                      useapi_token=args.useapi_token)
 
 
+EPILOG = """\
+examples:
+  python -m bot sim                           listen on 127.0.0.1:8765
+  python -m bot sim --port 9000 --latency 1   another port, one-second renders
+
+reads no variable; prints the variables that point the bot at it (and `python -m bot demo`
+runs one in-process, with no second shell)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted (Ctrl-C)."""
     parser = argparse.ArgumentParser(
-        prog="python -m bot sim",
+        prog="python -m bot sim", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve the Flow and Gemini simulator on loopback (no account needed).")
     add_arguments(parser)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(host=args.host, port=args.port, config=config_from_args(args)))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(host=args.host, port=args.port, config=config_from_args(args)))
+    except OSError as exc:
+        if args.debug:
+            raise
+        print(_cannot_listen(args.host, args.port, exc), file=sys.stderr)
+        return 1
     return 0
+
+
+def _port(value: str) -> int:
+    if not (value.isdigit() and int(value) <= 65535):
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a port: use a number from 0 to 65535 (0 picks a free one)")
+    return int(value)
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"Port {port} on {host} is already in use (another `python -m bot sim`?): stop "
+                f"it, or choose another port, e.g. --port {port + 1 if port < 65535 else 0}.")
+    return (f"Cannot listen on {host}:{port} ({exc.strerror or exc}): check --host and --port.")

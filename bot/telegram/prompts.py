@@ -1,4 +1,4 @@
-"""Reading a command's prompt and options out of a message text, and checking it.
+"""Reading a command's prompt and options out of a message text; `bot.jobs.validation` checks it.
 
     /video 9:16 a dog surfing --neg blurry, text --seed 42 --res 1080p --dur 8
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.jobs.model import Aspect, Options
+from bot.jobs.validation import Problem, prompt_problem, read_options
 
 _PORTRAIT = frozenset({"9:16", "portrait", "--portrait"})
 _LANDSCAPE = frozenset({"16:9", "landscape", "--landscape"})
@@ -20,11 +20,6 @@ _REFERENCES = frozenset({"--ref", "--refs", "--references"})
 _OPTION_NAMES = {"--seed": "seed", "--neg": "negative_prompt", "--negative": "negative_prompt",
                  "--res": "resolution", "--resolution": "resolution", "--dur": "duration",
                  "--duration": "duration"}
-RESOLUTIONS = ("720p", "1080p")
-MAX_SEED = 2**32 - 1
-MAX_DURATION = 60
-
-Problem = tuple[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,7 @@ def _parse_prompt(body: str) -> ParsedPrompt:
     if start is None:
         return ParsedPrompt(body, aspect)  # keeps the prompt's own line breaks
     raw, error = _read_options(words[start:])
-    options, value_error = _options(raw)
+    options, value_error = read_options(raw)
     return ParsedPrompt(" ".join(words[:start]), aspect, options, error or value_error)
 
 
@@ -92,28 +87,6 @@ def _read_options(words: list[str]) -> tuple[dict[str, str], Problem | None]:
     return raw, None
 
 
-def _options(raw: dict[str, str]) -> tuple[Options, Problem | None]:
-    seed, duration, resolution = raw.get("seed"), raw.get("duration"), raw.get("resolution")
-    if seed is not None and not (seed.isdigit() and int(seed) <= MAX_SEED):
-        return Options(), ("option_bad_seed", {"value": seed, "max": MAX_SEED})
-    if duration is not None:
-        duration = duration.lower().removesuffix("s")
-        if not (duration.isdigit() and 1 <= int(duration) <= MAX_DURATION):
-            return Options(), ("option_bad_duration", {"value": raw["duration"]})
-    if resolution is not None and resolution.lower() not in RESOLUTIONS:
-        return Options(), ("option_bad_resolution", {"value": resolution})
-    return Options(
-        negative_prompt=raw.get("negative_prompt") or None,
-        seed=int(seed) if seed is not None else None,
-        resolution=resolution.lower() if resolution else None,
-        duration=int(duration) if duration is not None else None,
-    ), None
-
-
-def problem(prompt: str, *, limit: int) -> tuple[str, dict[str, int]] | None:
+def problem(prompt: str, *, limit: int) -> Problem | None:
     """The text key (and values) of what is wrong with a prompt, or None when it is fine."""
-    if not prompt:
-        return "empty", {}
-    if len(prompt) > limit:
-        return "prompt_too_long", {"length": len(prompt), "limit": limit}
-    return None
+    return prompt_problem(prompt, limit=limit)
