@@ -120,10 +120,11 @@ def _generate_parser(generate: argparse.ArgumentParser) -> None:
                           help="upstream to use (default: PROVIDER, else flow)")
     generate.add_argument("--seed", metavar="N", help="seed, a whole number from 0 to 4294967295")
     generate.add_argument("--negative", metavar="TEXT",
-                          help="what the video should not show (gemini)")
-    generate.add_argument("--resolution", metavar="720p|1080p", help="video resolution (gemini)")
+                          help="what the video should not show (gemini's Veo on Agent Platform)")
+    generate.add_argument("--resolution", metavar="360p|720p|1080p|4k",
+                          help="video resolution (gemini; Veo takes 720p or 1080p)")
     generate.add_argument("--duration", metavar="SECONDS",
-                          help="video length, 1 to 60 seconds (gemini)")
+                          help="video length in seconds (Omni 3 to 10; Veo and useapi 4, 6 or 8)")
     generate.add_argument("-o", "--output", type=Path, required=True, metavar="FILE",
                           help="where to save the video (an image goes beside it as .png; "
                                "with --image alone, e.g. -o cat.png)")

@@ -89,8 +89,8 @@ EN: dict[str, str] = {
     "error_generation_failed": "Google could not generate it ({detail}). Try another prompt.",
     "error_unsafe": "Google's safety filters refused this prompt or image. Please change it and "
                     "try again.",
-    "error_auth_expired": "the Google token has expired. The operator must refresh it; your job "
-                          "is saved and continues then.",
+    "error_auth_expired": "the service refused the bot's token or key (expired or wrong). The "
+                          "operator must renew it; your job is saved and continues then.",
     "error_quota": "the Google account's quota is used up. Please try again later.",
     "error_rate_limited": "Google is throttling requests and retries did not help. Please try "
                           "again in a few minutes.",
@@ -125,7 +125,7 @@ EN: dict[str, str] = {
     "option_bad_seed": "The seed must be a whole number from 0 to {max}, not “{value}”.",
     "option_bad_duration": "The duration must be a whole number of seconds from 1 to {max}, "
                            "e.g. --dur 8, not “{value}”.",
-    "option_bad_resolution": "The resolution must be 720p or 1080p, not “{value}”.",
+    "option_bad_resolution": "The resolution must be 360p, 720p, 1080p or 4k, not “{value}”.",
     "option_unsupported": "This provider can't honour {options} for this kind of job; remove it "
                           "and send again.",
     "admins_only": "Only the bot's admins can do that.",
@@ -242,8 +242,9 @@ VI: dict[str, str] = {
     "state_waiting_for_token": "chờ token",
     "error_generation_failed": "Google không tạo được ({detail}). Hãy thử mô tả khác.",
     "error_unsafe": "Bộ lọc an toàn của Google từ chối mô tả hoặc ảnh này. Hãy đổi và thử lại.",
-    "error_auth_expired": "token Google đã hết hạn. Người quản lý cần làm mới token; việc của "
-                          "bạn được giữ lại và sẽ tiếp tục sau đó.",
+    "error_auth_expired": "dịch vụ đã từ chối token hoặc khóa của bot (hết hạn hoặc sai). Người "
+                          "quản lý cần làm mới nó; việc của bạn được giữ lại và sẽ tiếp tục sau "
+                          "đó.",
     "error_quota": "tài khoản Google đã hết hạn mức. Hãy thử lại sau.",
     "error_rate_limited": "Google đang giới hạn tốc độ và thử lại không giúp được. Hãy thử lại "
                           "sau vài phút.",
@@ -278,7 +279,8 @@ VI: dict[str, str] = {
     "option_bad_seed": "Seed phải là số nguyên từ 0 đến {max}, không phải “{value}”.",
     "option_bad_duration": "Thời lượng phải là số giây nguyên từ 1 đến {max}, ví dụ --dur 8, "
                            "không phải “{value}”.",
-    "option_bad_resolution": "Độ phân giải phải là 720p hoặc 1080p, không phải “{value}”.",
+    "option_bad_resolution": "Độ phân giải phải là 360p, 720p, 1080p hoặc 4k, không phải "
+                             "“{value}”.",
     "option_unsupported": "Nhà cung cấp này không hỗ trợ {options} cho loại việc này; hãy bỏ "
                           "đi và gửi lại.",
     "admins_only": "Chỉ quản trị viên của bot mới làm được việc đó.",

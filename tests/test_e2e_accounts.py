@@ -48,7 +48,7 @@ async def test_without_a_cookie_the_job_waits_until_an_admin_sends_a_token(bot: 
     await bot.wait_job(USER, lambda j: j.state is JobState.RENDERING)
     bot.sim.sessions.expire_static(BEARER)
     await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
-    await bot.wait_text(USER, "Google token has expired")
+    await bot.wait_text(USER, "refused the bot's token or key")
     alert = await bot.wait_text(ADMIN, "has expired and jobs are waiting")
     assert "/token" in alert
     bot.sim.config.bearer_token = FRESH

@@ -32,7 +32,7 @@ async def test_expired_token_mid_render_pauses_the_job_until_restart(start_bot: 
     bot.sim.config.bearer_token = "ya29.a.fresh-token-nobody-has-yet-wxyz"  # the old one expires
     job = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
     assert job.error_code == "auth_expired" and job.render is not None
-    assert "Google token has expired" in await bot.wait_text(USER, "paused")
+    assert "refused the bot's token or key" in await bot.wait_text(USER, "paused")
     await bot.stop()
 
     revived = await start_bot(flow_bearer_token="ya29.a.fresh-token-nobody-has-yet-wxyz")

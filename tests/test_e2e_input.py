@@ -140,5 +140,5 @@ async def test_seed_reaches_the_flow_body(bot: BotHarness) -> None:
 async def test_options_flow_cannot_honour_get_a_sentence(bot: BotHarness) -> None:
     answer = await _answer(bot, USER, "/video a dog --neg cats --res 1080p")
     assert "can't honour --neg, --res" in answer
-    assert "720p or 1080p" in await _answer(bot, USER, "/video a dog --res 4k")
+    assert "360p, 720p, 1080p or 4k" in await _answer(bot, USER, "/video a dog --res 8k")
     assert _upstream_requests(bot) == 0

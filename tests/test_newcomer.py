@@ -332,7 +332,7 @@ MORE_MISTAKES = [
     (("--photo", "me.png", "-o", "x.mp4"), {}, "--photo needs --animate PROMPT"),
     (("-o", "x.mp4"), {}, "Say what to make"),
     (("--video", "   ", "-o", "x.mp4"), {}, "--video is blank"),
-    (("--video", "a dog", "--resolution", "4k", "-o", "x.mp4"), {}, "720p or 1080p, not “4k”"),
+    (("--video", "a dog", "--resolution", "8k", "-o", "x.mp4"), {}, "1080p or 4k, not “8k”"),
     (("--video", "a dog", "--duration", "0", "-o", "x.mp4"), {}, "from 1 to 60, e.g. --dur 8"),
 ]
 

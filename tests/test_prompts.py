@@ -117,7 +117,7 @@ def test_options_follow_the_prompt() -> None:
     ("/video a dog --seed", "option_missing_value"),
     ("/video a dog --seed minus-one", "option_bad_seed"),
     ("/video a dog --dur forever", "option_bad_duration"),
-    ("/video a dog --res 4k", "option_bad_resolution"),
+    ("/video a dog --res 8k", "option_bad_resolution"),
 ])
 def test_bad_options_are_named(text: str, key: str) -> None:
     parsed = parse_command(text)

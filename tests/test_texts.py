@@ -85,8 +85,8 @@ def test_missing_code_falls_back_to_the_unknown_sentence() -> None:
 
 
 def test_error_sentence_starts_with_a_capital() -> None:
-    assert error_sentence("en", "auth_expired", None).startswith("The Google token has expired")
-    assert error_sentence("vi", "auth_expired", None).startswith("Token Google đã hết hạn")
+    assert error_sentence("en", "auth_expired", None).startswith("The service refused the bot")
+    assert error_sentence("vi", "auth_expired", None).startswith("Dịch vụ đã từ chối token")
 
 
 def test_error_sentence_inserts_the_detail_without_its_final_period() -> None:

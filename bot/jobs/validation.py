@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.jobs.model import Options
 
-RESOLUTIONS = ("720p", "1080p")
+RESOLUTIONS = ("360p", "720p", "1080p", "4k")  #: the provider refuses those its model lacks
 MAX_SEED = 2**32 - 1
 MAX_DURATION = 60  #: seconds; the model may still refuse lengths it does not make
 
