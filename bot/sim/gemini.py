@@ -4,7 +4,8 @@ It serves what upstream-2026.md section 2 documents: Gemini Omni video on the In
 (`interactions.InteractionsSim`), image `generateContent` with the current image models, Veo 3.1 on
 Agent Platform (`:predictLongRunning` polled with `:fetchPredictOperation`, the video inline) and
 the Files API download of generated videos. Retired models (`gemini_models`) answer Google's 404
-on every path: the Developer API's Veo and Imagen paths are gone. Every call needs an API key,
+on every path: the Developer API's Veo and Imagen paths are gone. `GET …/models/{model}` looks a
+served model up (`models.get`, `publishers.models.get`). Every call needs an API key,
 checked as Google does (missing: 403, wrong: 400 API_KEY_INVALID); bodies are checked by
 `gemini_validate` and `interactions_validate`; media is real PNG / MP4.
 
@@ -32,8 +33,10 @@ from bot.sim.gemini_models import (
     DEFAULT_IMAGE_MODEL,
     DEFAULT_VERTEX_VIDEO_MODEL,
     DEFAULT_VIDEO_MODEL,
+    DEVELOPER_OMNI,
     DEVELOPER_ROOT,
     IMAGE_MODELS,
+    VERTEX_OMNI,
     VERTEX_PROJECT,
     VERTEX_VEO,
     ApiError,
@@ -52,6 +55,9 @@ from bot.sim.validate import Invalid
 # aiohttp path patterns: {name:regex} is a path variable.
 MODEL_CALL = (r"/{version:v1|v1beta|v1beta1}/{resource:(?:projects/[^/]+/locations/[^/]+/)?"
               r"(?:publishers/google/)?models/[^/:]+}:{method:\w+}")
+#: `models.get` (Developer API) and `publishers.models.get` (Agent Platform): a model's resource.
+MODEL_INFO = (r"/{version:v1|v1beta|v1beta1}/{resource:(?:projects/[^/]+/locations/[^/]+/)?"
+              r"(?:publishers/google/)?models/[^/:]+}")
 FILE = r"/{version:v1|v1beta}/files/{file:[a-z0-9]+}:download"
 FILE_INFO = r"/{version:v1|v1beta}/files/{file:[a-z0-9]+}"
 QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
@@ -115,6 +121,7 @@ class GeminiSim:
     def routes(self) -> list[RouteSpec]:
         """The Gemini API's paths, each behind the API key check."""
         routes: list[RouteSpec] = [("POST", MODEL_CALL, self._model_call),
+                                   ("GET", MODEL_INFO, self._model_info),
                                    ("GET", FILE, self._download),
                                    ("GET", FILE_INFO, self._file_info),
                                    *self.interactions.routes()]
@@ -166,6 +173,31 @@ class GeminiSim:
             if method == "predictLongRunning" and model in VERTEX_VEO:
                 return await self._start_video(resource, model, body)
         raise vertex_missing(resource)
+
+    async def _model_info(self, request: web.Request, body: Any) -> web.Response:
+        """A served model's resource: the Developer API's `Model`, Agent Platform's
+        `PublisherModel`; a retired or unknown model answers the 404 of its API."""
+        call = request.match_info
+        resource, version = call["resource"], call["version"]
+        model = bare(resource)
+        if "publishers/" not in resource:
+            if version == "v1beta1" or model not in IMAGE_MODELS | DEVELOPER_OMNI.keys():
+                raise developer_missing(model, "get", version)
+            info: dict[str, Any] = {"name": f"models/{model}", "version": "001",
+                                    "displayName": _display_name(model),
+                                    "description": f"{_display_name(model)} (simulated)"}
+            if model in IMAGE_MODELS:
+                info["supportedGenerationMethods"] = ["generateContent", "countTokens"]
+            return web.json_response(info)
+        served = IMAGE_MODELS | VERTEX_OMNI.keys() | VERTEX_VEO
+        if version == "v1beta" or retirement(model, vertex=True) is not None \
+                or model not in served:
+            raise vertex_missing(resource)
+        stage = ("PUBLIC_PREVIEW" if "preview" in model or model == "veo-3.1-lite-generate-001"
+                 else "GA")
+        return web.json_response({"name": f"publishers/google/models/{model}",
+                                  "versionId": "001", "openSourceCategory": "PROPRIETARY",
+                                  "launchStage": stage})
 
     # images
 
@@ -274,6 +306,12 @@ def _png(prompt: str, image: bytes | None, aspect: str, long_side: int) -> bytes
     width, height = ratio_size(aspect, long_side)
     rgb = decode_image(image, width, height) if image else None
     return encode_png(rgb, width, height) if rgb else make_png(prompt, width, height)
+
+
+def _display_name(model: str) -> str:
+    """`gemini-omni-1.1-flash` → `Gemini Omni 1.1 Flash`."""
+    return " ".join(part if part[:1].isdigit() else part.capitalize()
+                    for part in model.split("-"))
 
 
 def _fail(status: int, message: str) -> web.Response:

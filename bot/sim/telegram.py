@@ -225,6 +225,8 @@ class FakeTelegram:
         self.files: dict[str, StoredFile] = {}
         self.deliveries: list[Delivery] = []  # every accepted sendVideo, in order
         self.flood_429 = 0
+        #: the webhook set with setWebhook ("" under long polling, as getWebhookInfo says)
+        self.webhook_url = ""
         self._server = LoopbackServer(self._application)
         self._closed = False
         self._injections: list[_Injection] = []
@@ -532,9 +534,30 @@ class FakeTelegram:
     def _api_deleteWebhook(self, call: _Call) -> bool:
         if call.params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook_url = ""
         return True
 
+    def _api_setWebhook(self, call: _Call) -> bool:
+        url = str(call.params.get("url") or "")
+        if url and not url.startswith("https://"):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook_url = url
+        if call.params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _api_getWebhookInfo(self, call: _Call) -> dict[str, Any]:
+        """WebhookInfo; under long polling (no webhook) its `url` is empty."""
+        info: dict[str, Any] = {"url": self.webhook_url, "has_custom_certificate": False,
+                                "pending_update_count": len(self._updates)}
+        if self.webhook_url:
+            info["max_connections"] = 40
+        return info
+
     async def _api_getUpdates(self, call: _Call) -> list[dict[str, Any]]:
+        if self.webhook_url:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
         offset = call.params.get("offset")
         limit = min(max(int(call.params.get("limit") or 100), 1), 100)
         loop = asyncio.get_running_loop()
