@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     album_wait: float = Field(default=0.8, gt=0)  #: seconds of quiet that end an album's photos
 
     provider: ProviderName = ProviderName.FLOW
+    #: a second provider for jobs the first refused before any charge (checked by `doctor`)
+    fallback_provider: ProviderName | None = None
     gemini_api_key: SecretStr | None = None
     gemini_api_url: str | None = None
     gemini_vertex: bool = False
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
 
     @field_validator("daily_video_limit", "bot_secret_key", "gemini_api_key", "gemini_api_url",
                      "gemini_project", "gemini_location", "useapi_token", "useapi_email",
-                     mode="before")
+                     "fallback_provider", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
