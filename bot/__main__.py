@@ -1,4 +1,4 @@
-"""The command line: `run` (the Telegram bot, default), `demo`, `generate`, `sim`.
+"""The command line: `run` (the Telegram bot, default), `demo`, `generate`, `sim`, `doctor`.
 
 Every mistake ends in one sentence and an exit status: 2 for a command or a setting to fix
 (nothing was sent), 1 for a job or the bot that failed, 130 for Ctrl+C. A traceback is shown
@@ -35,6 +35,7 @@ veo-bot: images and Veo videos from Telegram or the terminal.
   python -m bot generate    make an image or a video from the terminal
   python -m bot             run the Telegram bot (the same as `run`)
   python -m bot sim         serve the simulators for the bot to talk to
+  python -m bot doctor      check the settings, Telegram and the providers: what to fix
 
 Settings come from the environment and a .env file in the current folder (see .env.example).
 `python -m bot COMMAND --help` shows a command's examples and the variables it reads."""
@@ -78,6 +79,16 @@ reads no variable and no .env: the simulator stands in for Google on a free loop
 nothing is billed. Needs the sim extra (pip install -e ".[sim]"; ".[dev]" includes it)."""
 
 
+DOCTOR_EPILOG = """\
+examples:
+  python -m bot doctor              every check, one line each, and the fix of each failure
+  python -m bot doctor --json       the same as one JSON document
+  python -m bot doctor --liveness   the cheaper form of the Docker HEALTHCHECK
+
+reads what `run` reads. It only reads upstream: nothing is generated, no credit spent, nothing
+written. exit status: 0 every check passed, 1 a check failed."""
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -101,6 +112,16 @@ def _parser() -> argparse.ArgumentParser:
         help="make one image or video from the terminal",
         description="Make an image, a video, or an image and then a video of it, on the "
                     "provider of PROVIDER (or --provider)."))
+    doctor = commands.add_parser(
+        "doctor", parents=[common], formatter_class=text, epilog=DOCTOR_EPILOG,
+        help="check the settings, the database, Telegram and each configured provider",
+        description="Check this deploy against the real services: one line per check, and "
+                    "the one thing to do for each failure.")
+    doctor.add_argument("--json", action="store_true", help="print one JSON document")
+    doctor.add_argument("--liveness", action="store_true",
+                        help="settings, database, Telegram and PROVIDER's credentials only")
+    doctor.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                        help="how long each check may wait for an answer (default: 10)")
     # The simulator parses its own flags (see `_sim`): the bot never imports bot.sim.
     commands.add_parser("sim", add_help=False,
                         help="serve the Flow and Gemini simulator on 127.0.0.1 (the sim extra)")
@@ -155,6 +176,11 @@ def _main(argv: list[str]) -> int:
     debug: bool = getattr(args, "debug", False)
     if command == "demo":
         return _demo(args.output, debug=debug)
+    if command == "doctor":  # reads the settings itself: an invalid one is a failed check
+        from bot.health import doctor
+
+        setup_logging("DEBUG" if debug else "CRITICAL")
+        return doctor(as_json=args.json, liveness=args.liveness, timeout=args.timeout)
     from bot.config import ConfigError, load_settings
 
     try:
@@ -202,6 +228,13 @@ def _demo(folder: Path, *, debug: bool) -> int:
         return EXIT_USAGE
     setup_logging("DEBUG" if debug else "WARNING")
     return run_demo(folder)
+
+
+def _seconds(value: str) -> float:
+    seconds = float(value)
+    if not 0 < seconds <= 600:
+        raise argparse.ArgumentTypeError("a number of seconds from 0 to 600")
+    return seconds
 
 
 def _sim(argv: list[str]) -> int:
