@@ -1,6 +1,8 @@
 # veo-bot: the Telegram bot (long polling). Configure it with environment variables, e.g.
 #   docker build -t veo-bot .
 #   docker run -d --name veo-bot --env-file .env -v veo-bot-data:/app/data veo-bot
+#   docker exec veo-bot python -m bot doctor        # every check, with the fix of each failure
+# or with Docker Compose: compose.example.yaml.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,5 +31,13 @@ ENV DATABASE_PATH=/app/data/bot.sqlite3
 VOLUME ["/app/data"]
 
 USER bot
+
+# `doctor --liveness` (bot/health.py): valid settings, a writable database, Telegram accepts the
+# token with no webhook in the way, and PROVIDER's upstream still takes the credentials. GETs
+# only, never a generation or a credit; secrets masked in what `docker inspect` shows. Three
+# failures in a row (about six minutes) make the container unhealthy, so one blip does not.
+# Each call waits at most 10 s; the slowest chain (flow's token renewal) is three calls.
+HEALTHCHECK --interval=2m --timeout=60s --start-period=1m --retries=3 \
+    CMD ["python", "-m", "bot", "doctor", "--liveness", "--timeout", "10"]
 
 CMD ["python", "-m", "bot"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -176,3 +177,20 @@ async def test_a_dead_host_is_named_and_does_not_hang(
 async def test_a_bad_timeout_is_a_usage_error(tmp_path: Path) -> None:
     run = await doctor(tmp_path, "--timeout", "0")
     assert run.code == 2 and "--timeout" in run.stderr
+
+
+def test_the_image_and_compose_healthchecks_run_the_liveness_doctor() -> None:
+    """Docker cannot run here: the files are read, and the command they name is one the CLI
+    takes (the command itself is run by the liveness test above)."""
+    from bot.__main__ import _parser
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [image] = re.findall(r"^HEALTHCHECK .*\\\n\s+CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    compose = (ROOT / "compose.example.yaml").read_text()
+    [spelled] = re.findall(r"^\s+test: (\[.*\])$", compose, re.MULTILINE)
+    command = json.loads(image)
+    assert json.loads(spelled) == ["CMD", *command]
+    assert command[:4] == ["python", "-m", "bot", "doctor"] and "--liveness" in command
+    args = _parser().parse_args(command[3:])
+    assert args.command == "doctor" and args.liveness and args.timeout == 10.0
+    assert re.search(r"^\s+- bot-data:/app/data\b", compose, re.MULTILINE)
