@@ -33,10 +33,8 @@ from typing import Any, TextIO
 
 import aiosqlite
 import httpx
-from pydantic import SecretStr, ValidationError
-from pydantic_core import ErrorDetails
-from pydantic_settings import SettingsError
 
+from bot import config
 from bot.config import Settings
 from bot.health_providers import credentials, network
 from bot.health_result import (
@@ -62,14 +60,6 @@ _WRITABLE = ("make it writable by the user that runs the bot (uid 10001 in the D
              "or point DATABASE_PATH elsewhere")
 _TOKEN_REFUSED = ("copy the token again from @BotFather (/mybots → your bot → API Token) into "
                   "TELEGRAM_BOT_TOKEN")
-#: Hints for the variables whose mistakes are common; the others get pydantic's own words.
-_HINTS = {
-    "allowed_user_ids": "write Telegram user ids separated by commas, e.g. 123456789,987654321",
-    "admin_user_ids": "write Telegram user ids separated by commas, e.g. 123456789",
-    "provider": "use flow, useapi or gemini",
-    "fallback_provider": "use flow, useapi or gemini, or leave it empty",
-    "gemini_vertex": "write true or false",
-}
 
 
 # the checks
@@ -267,32 +257,26 @@ def _webhook(info: Any, root: str) -> CheckResult:
 
 def load_settings(env_file: str | None = ".env") -> tuple[Settings | None, list[CheckResult]]:
     """The settings and a check saying where they came from; or None and one failed check per
-    invalid variable (named, with what to write instead)."""
+    invalid variable (`bot.config.load_settings`'s sentences: named, with what to write)."""
     try:
-        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
-    except ValidationError as exc:
-        return None, [_invalid(error) for error in exc.errors()]
-    except SettingsError as exc:
-        return None, [failed("settings", f"the settings could not be read: {exc}",
-                             "check .env and the environment (.env.example explains each "
-                             "variable)")]
+        settings = config.load_settings(_env_file=env_file)
+    except config.ConfigError as exc:
+        return None, [_invalid(sentence) for sentence in exc.sentences]
     where = (f"the environment and {Path(env_file).resolve()}"
              if env_file and Path(env_file).is_file()
              else f"the environment (no .env in {Path.cwd()})")
     return settings, [passed("settings", f"read from {where}")]
 
 
-def _invalid(error: ErrorDetails) -> CheckResult:
-    field = str(error["loc"][0]) if error["loc"] else ""
-    variable = field.upper() or "settings"
-    info = Settings.model_fields.get(field)
-    secret = info is not None and "SecretStr" in str(info.annotation)
-    shown = "" if secret or not field else f"={str(error['input'])[:60]}"
-    ctx = error.get("ctx") or {}
-    why = str(ctx["error"]) if error["type"] == "value_error" and "error" in ctx else error["msg"]
-    fix = _HINTS.get(field) or (f"correct {variable} in .env or the environment (.env.example "
-                                "explains each variable)")
-    return failed(f"setting {variable}", f"{variable}{shown} is not valid: {why}", fix)
+def _invalid(sentence: str) -> CheckResult:
+    """`NAME=value in .env is not valid: <fix>.` as a check named by the variable."""
+    what, said, fix = sentence.partition(" is not valid: ")
+    variable = re.match(r"[A-Z][A-Z0-9_]*\b", what)
+    name = f"setting {variable.group(0)}" if variable else "settings"
+    if not said:
+        return failed(name, sentence.removesuffix("."),
+                      "check .env and the environment (.env.example explains each variable)")
+    return failed(name, f"{what} is not valid", fix.removesuffix("."))
 
 
 # the command
@@ -356,10 +340,8 @@ async def _guarded(name: str, call: Awaitable[list[CheckResult]]) -> list[CheckR
 
 
 def _register_secrets(settings: Settings) -> None:
-    for field in Settings.model_fields:
-        secret = getattr(settings, field)
-        if isinstance(secret, SecretStr):
-            register_secret(secret.get_secret_value().strip())
+    for secret in settings.secrets():  # whatever their shape: a malformed one is quoted back
+        register_secret(secret, configured=True)
 
 
 def _existing_parent(path: Path) -> Path:

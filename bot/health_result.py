@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from pydantic import SecretStr
 
+from bot.config import is_placeholder
 from bot.jobs.errors import (
     AccessDenied,
     AccountDisconnected,
@@ -26,8 +27,6 @@ from bot.redact import redact
 T = TypeVar("T")
 #: Seconds one check may wait for an answer (`doctor --timeout`).
 DEFAULT_TIMEOUT = 10.0
-#: What .env.example holds in place of a secret: never a real value.
-PLACEHOLDER = "replace-me"
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ async def within(call: Awaitable[T], *, url: str, seconds: float) -> T:
 def given(value: SecretStr | str | None) -> bool:
     """Set, and not the `.env.example` placeholder."""
     plain = value.get_secret_value() if isinstance(value, SecretStr) else value
-    return bool(plain and plain.strip() and PLACEHOLDER not in plain.lower())
+    return bool(plain and plain.strip() and not is_placeholder(plain))
 
 
 def from_error(name: str, exc: UpstreamError, *, url: str, variable: str,

@@ -228,9 +228,11 @@ def test_each_invalid_variable_is_named(monkeypatch: pytest.MonkeyPatch, tmp_pat
     by_name = {result.name: result for result in found}
     assert sorted(by_name) == ["setting ALLOWED_USER_IDS", "setting FALLBACK_PROVIDER",
                                "setting FLOW_POLL_INTERVAL"]
-    assert "ALLOWED_USER_IDS=12,abc" in by_name["setting ALLOWED_USER_IDS"].detail
-    assert "separated by commas" in by_name["setting ALLOWED_USER_IDS"].fix
-    assert by_name["setting FALLBACK_PROVIDER"].fix.startswith("use flow, useapi or gemini")
+    assert not any(result.ok for result in found)
+    allowed = by_name["setting ALLOWED_USER_IDS"]
+    assert allowed.detail == "ALLOWED_USER_IDS=12,abc in the environment is not valid"
+    assert "separated by commas" in allowed.fix and not allowed.fix.endswith(".")
+    assert by_name["setting FALLBACK_PROVIDER"].fix == "use flow, gemini or useapi"
 
 
 def test_valid_settings_say_where_they_came_from(monkeypatch: pytest.MonkeyPatch,
