@@ -281,6 +281,7 @@ class GeminiSim:
             raise ApiError.of(404, f"File files/{file_id} not found.")
         if request.query.get("alt") != "media":
             raise Invalid("files:download needs alt=media")
+        self.interactions.file_served(file_id)
         data, size = await self.media.natural(stored.picture), self.config.video_bytes
         return await stream(request, padded_chunks(data, size),
                             length=padded_size(len(data), size), content_type="video/mp4")

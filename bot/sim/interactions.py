@@ -96,6 +96,7 @@ class InteractionRecord:
     status: Status
     created: float  # time.monotonic() on arrival
     body: dict[str, Any]  # the create body as sent
+    fetched: float | None = None  # monotonic: its video first handed out (inline or file)
 
     @property
     def images(self) -> tuple[bytes, ...]:
@@ -116,6 +117,7 @@ class _Interaction:
     finished: float | None = None  # monotonic, when final
     failure: str | None = None
     file: StoredFile | None = None
+    fetched: float | None = None  # monotonic, when its video was first handed out
 
     @property
     def vertex(self) -> bool:
@@ -129,6 +131,7 @@ class InteractionsSim:
         self.config = config
         self.media = media
         self._interactions: dict[tuple[str, str], _Interaction] = {}
+        self._by_file: dict[str, _Interaction] = {}
 
     def routes(self) -> list[RouteSpec]:
         """The paths, on both APIs; the caller puts its key check in front."""
@@ -144,8 +147,14 @@ class InteractionsSim:
         """Every accepted create, oldest first."""
         now = time.monotonic()
         return [InteractionRecord(it.id, it.vertex, it.request, self._status(it, now),
-                                  it.created, it.body)
+                                  it.created, it.body, it.fetched)
                 for it in self._interactions.values()]
+
+    def file_served(self, file_id: str) -> None:
+        """The Files API served this file: its interaction's video has been fetched."""
+        it = self._by_file.get(file_id)
+        if it is not None and it.fetched is None:
+            it.fetched = time.monotonic()
 
     # routes
 
@@ -277,12 +286,15 @@ class InteractionsSim:
         size = await self.media.size(it.picture)
         if self._inline(it, size):
             block["data"] = base64.b64encode(await self.media.video(it.picture)).decode()
+            it.fetched = it.fetched or time.monotonic()
         elif it.request.gcs_uri is not None:
             block["uri"] = f"{it.request.gcs_uri.rstrip('/')}/{it.id}/sample_0.mp4"
         elif it.vertex:
             return None
         else:
-            it.file = it.file or self.media.add_file(it.picture)
+            if it.file is None:
+                it.file = self.media.add_file(it.picture)
+                self._by_file[it.file.file_id] = it
             block["uri"] = f"{DEVELOPER_ROOT}/v1beta/files/{it.file.file_id}:download?alt=media"
         return block
 

@@ -397,7 +397,10 @@ class UseapiSim:
         if found.kind == "image":
             picture = self.pictures[found.key]
             return web.Response(body=picture.data, content_type=picture.mime)
-        data, size = await self._video(self.jobs[found.key]), self.config.video_bytes
+        job = self.jobs[found.key]
+        if job.fetched is None:
+            job.fetched = time.monotonic()
+        data, size = await self._video(job), self.config.video_bytes
         return await stream(request, padded_chunks(data, size),
                             length=padded_size(len(data), size), content_type="video/mp4")
 

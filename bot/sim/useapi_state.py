@@ -88,6 +88,7 @@ class Job:
     response: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
     updated: str | None = None
+    fetched: float | None = None  #: time.monotonic() when its MP4 was first served
 
     @property
     def prompt(self) -> str:
