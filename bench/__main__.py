@@ -1,7 +1,9 @@
-"""`python -m bench`: the real bot under U users x J `/video` at once, against the Flow simulator
-and a fake Telegram that enforces the flood limits; prints a table, then one JSON line per run.
+"""`python -m bench`: the real bot under U users x J `/video` at once, against the simulator of
+one provider and a fake Telegram that enforces the flood limits; prints a table, then one JSON
+line per run.
 
-  python -m bench                      # U=200, J=1, L=5 s, P=0.5 s, S=5 MB
+  python -m bench                      # U=200, J=1, L=5 s, P=0.5 s, S=5 MB, PROVIDER=flow
+  python -m bench --provider useapi    # the same through useapi.net (or gemini)
   python -m bench --baseline           # the same workload through the seed guide's client too
   python -m bench --scale              # U = 50, 200 and 800: how the cost grows with work
 
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 
 from bench import metrics
+from bench.metrics import PROVIDERS
 from bench.workload import BenchError, Params, run
 
 SCALE_USERS = (50, 200, 800)
@@ -30,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     defaults = Params()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--provider", choices=PROVIDERS, default=defaults.provider,
+                        help="the bot's PROVIDER, served by the simulator (default %(default)s)")
     parser.add_argument("--users", "-U", type=int, default=defaults.users,
                         help="users sending /video at the same moment (default %(default)s)")
     parser.add_argument("--jobs-per-user", "-J", type=int, default=defaults.jobs_per_user,
@@ -37,11 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", "-L", type=float, default=defaults.latency,
                         help="simulated render time in seconds (default %(default)s)")
     parser.add_argument("--poll", "-P", type=float, default=defaults.poll,
-                        help="poll interval in seconds, FLOW_POLL_INTERVAL (default %(default)s)")
+                        help="poll interval in seconds, FLOW_POLL_INTERVAL, which every "
+                             "provider polls at (default %(default)s)")
     parser.add_argument("--video-mb", "-S", type=float, default=defaults.video_mb,
                         help="size of every video in MiB (default %(default)s)")
     parser.add_argument("--baseline", action="store_true",
-                        help="also run the workload through the seed guide's per-job client")
+                        help="also run the workload through the seed guide's per-job client "
+                             "(flow only)")
     parser.add_argument("--baseline-only", action="store_true",
                         help="run only the baseline client (no bot)")
     parser.add_argument("--scale", action="store_true",
@@ -80,9 +87,13 @@ def plans_from(args: argparse.Namespace) -> list[Params]:
             raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
     if args.poll <= 0 or args.latency < 0 or args.video_mb < 0:
         raise SystemExit("--poll must be > 0, --latency and --video-mb >= 0")
+    if "baseline" in clients and args.provider != "flow":
+        raise SystemExit("--baseline drives the Flow proxy as the seed guide does: use it with "
+                         "--provider flow")
     return [Params(users=u, jobs_per_user=args.jobs_per_user, latency=args.latency,
                    poll=args.poll, video_mb=args.video_mb, timeout=args.timeout, client=client,
-                   verbose=not args.quiet, profile=_profile_path(args.profile, client, u, many))
+                   provider=args.provider, verbose=not args.quiet,
+                   profile=_profile_path(args.profile, client, u, many))
             for u in users for client in clients]
 
 
@@ -120,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted", file=sys.stderr)
         return 2
     print(metrics.format_table(results))
-    growth = _growth(results)
-    if growth:
-        print(growth)
+    for line in (metrics.polling_note(args.provider), _growth(results)):
+        if line:
+            print(line)
     for result in results:
         print(json.dumps(result, ensure_ascii=False), flush=True)
     complete = all(not r["timed_out"] and r["delivered"] == r["jobs"] for r in results)

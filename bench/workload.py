@@ -1,8 +1,10 @@
 """One benchmark run: servers up, the client process up, U x J `/video` at once, measure, tear down.
 
-The bench process runs the Flow simulator and the fake Telegram (asyncio, loopback). The client
-under test is a separate process: the real bot (`python -m bot`) or the baseline client
-(`python -m bench.baseline`), so that its memory and CPU can be read from /proc alone.
+The bench process runs the simulator (Flow, useapi.net and the Gemini API on one port) and the
+fake Telegram (asyncio, loopback). The client under test is a separate process: the real bot
+(`python -m bot`, with the environment of one provider pointing at the simulator) or the baseline
+client (`python -m bench.baseline`, Flow only), so that its memory and CPU can be read from /proc
+alone.
 
 Why the simulator and the fake share the bench process (one event loop) rather than each having
 its own: measured on the 2-core machine, the bench process uses 1-4 s of CPU per 200 jobs of
@@ -23,14 +25,17 @@ from pathlib import Path
 
 from bench import metrics
 from bench.botproc import ROOT, Child, ProcStats, Profiler, clean_env
-from bench.metrics import Command
+from bench.metrics import PROVIDERS, Command
 from bot.sim.config import SimConfig
-from bot.sim.server import FlowSimulator
+from bot.sim.server import FlowSimulator, VideoTiming
 from bot.sim.telegram import FakeTelegram
 
 BEARER = "ya29.bench-token"
 TELEGRAM_TOKEN = "777000:BENCH-TOKEN"
 PROXY_TOKEN = "bench-proxy-token"
+USEAPI_TOKEN = "user:1-bench-useapi-token"
+GEMINI_KEY = "AIzaSy-bench-gemini-key"
+CREDITS = 10**12  # never the limit: every provider's account can pay for any run
 PROJECT = "00000000-bench-project"
 FIRST_USER = 10_001
 MIB = 1024 * 1024
@@ -52,6 +57,7 @@ class Params:
     video_mb: float = 5.0  # S: every video is padded to this many MiB
     timeout: float = 600.0  # seconds this run may take, start-up included
     client: str = "bot"
+    provider: str = "flow"  # the bot's PROVIDER; the baseline client speaks only flow
     verbose: bool = True
     profile: Path | None = None  # py-spy output for the measured process
 
@@ -62,7 +68,8 @@ class Params:
 
 def _log(params: Params, text: str) -> None:
     if params.verbose:
-        print(f"[bench {params.client} U={params.users}] {text}", file=sys.stderr, flush=True)
+        print(f"[bench {params.client} {params.provider} U={params.users}] {text}",
+              file=sys.stderr, flush=True)
 
 
 def _bench_cpu() -> float:
@@ -70,14 +77,25 @@ def _bench_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def provider_env(provider: str, sim: FlowSimulator) -> dict[str, str]:
+    """The bot's settings for `provider`, pointing at the simulator (models: the defaults)."""
+    if provider == "useapi":
+        return {"PROVIDER": "useapi", "USEAPI_TOKEN": USEAPI_TOKEN, "USEAPI_URL": sim.useapi_url}
+    if provider == "gemini":
+        return {"PROVIDER": "gemini", "GEMINI_API_KEY": GEMINI_KEY,
+                "GEMINI_API_URL": sim.base_url}
+    return {"PROVIDER": "flow", "FLOW_PROXY_URL": sim.proxy_url, "FLOW_API_URL": sim.api_url,
+            "FLOW_BEARER_TOKEN": BEARER, "FLOW_PROXY_TOKEN": PROXY_TOKEN,
+            "FLOW_PROJECT_ID": PROJECT}
+
+
 def _child(params: Params, sim: FlowSimulator, fake: FakeTelegram, folder: Path) -> Child:
     if params.client == "bot":
         users = ",".join(str(FIRST_USER + n) for n in range(params.users))
         env = clean_env({
             "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.url,
-            "FLOW_PROXY_URL": sim.proxy_url, "FLOW_API_URL": sim.api_url,
-            "FLOW_BEARER_TOKEN": BEARER, "FLOW_PROXY_TOKEN": PROXY_TOKEN,
-            "FLOW_PROJECT_ID": PROJECT, "FLOW_POLL_INTERVAL": f"{params.poll:g}",
+            **provider_env(params.provider, sim),
+            "FLOW_POLL_INTERVAL": f"{params.poll:g}",  # the poll interval of every provider
             "DATABASE_PATH": str(folder / "data" / "bot.sqlite3"), "ALLOWED_USER_IDS": users,
             "LOG_LEVEL": "WARNING",
         })
@@ -163,18 +181,38 @@ async def _settle(fake: FakeTelegram, commands: list[Command], deadline: float) 
 def servers(params: Params) -> tuple[FlowSimulator, FakeTelegram]:
     """The simulator and the fake Telegram, sized for hundreds of 5 MB videos: the log keeps no
     request bodies (an 800-operation poll at every tick adds up), the fake keeps no uploaded bytes
-    and enforces Telegram's published flood limits."""
+    and enforces Telegram's published flood limits. Every provider's credentials are demanded,
+    and L is the render time of all three (a Gemini interaction is never queued)."""
     config = SimConfig(latency=params.latency, task_polls=1,
                        video_bytes=int(params.video_mb * MIB), proxy_token=PROXY_TOKEN,
-                       bearer_token=BEARER, credits=10**12)
-    return (FlowSimulator(config, keep_bodies=False),
-            FakeTelegram(token=TELEGRAM_TOKEN, flood_limits=True, keep_uploads=False))
+                       bearer_token=BEARER, credits=CREDITS, gemini_api_key=GEMINI_KEY,
+                       useapi_token=USEAPI_TOKEN, omni_queued=0.0)
+    sim = FlowSimulator(config, keep_bodies=False)
+    for account in sim.useapi.accounts.values():
+        account.credits = CREDITS
+    return sim, FakeTelegram(token=TELEGRAM_TOKEN, flood_limits=True, keep_uploads=False)
+
+
+def video_times(sim: FlowSimulator, provider: str) -> dict[str, VideoTiming]:
+    """Per prompt: when the provider's create arrived and when the video's bytes were first
+    requested (see the stages in `bench.metrics`)."""
+    if provider == "useapi":
+        return {job.prompt: VideoTiming(job.started, job.fetched)
+                for job in sim.useapi.jobs.values() if job.kind == "video"}
+    if provider == "gemini":
+        return {it.request.prompt: VideoTiming(it.created, it.fetched)
+                for it in sim.interactions()}
+    return sim.video_times()
 
 
 async def run(params: Params) -> metrics.Record:
     """One run; returns the result record (see `bench.metrics` for the definitions)."""
     if params.client not in CLIENTS:
         raise ValueError(f"client must be one of {CLIENTS}")
+    if params.provider not in PROVIDERS:
+        raise ValueError(f"provider must be one of {PROVIDERS}")
+    if params.client == "baseline" and params.provider != "flow":
+        raise ValueError("the baseline client speaks only flow")
     started = time.monotonic()
     deadline = started + params.timeout
     bench_cpu0 = _bench_cpu()
@@ -222,13 +260,15 @@ def _result(params: Params, commands: list[Command], sim: FlowSimulator, fake: F
     matched = metrics.match_deliveries(commands, fake.deliveries)
     work_cpu = max(final.cpu_s - startup.cpu_s, 0.0)
     result: metrics.Record = {
-        "client": params.client, "users": params.users, "jobs_per_user": params.jobs_per_user,
+        "client": params.client, "provider": params.provider, "users": params.users,
+        "jobs_per_user": params.jobs_per_user,
         "latency_s": params.latency, "poll_s": params.poll, "video_mb": params.video_mb,
         "jobs": len(commands), "failed": failed,
         **metrics.latency_stats(commands, matched, params.latency),
         "flood_floor_p95_s": metrics.flood_floor(len(commands), params.jobs_per_user),
-        **metrics.stage_stats(commands, matched, sim.video_times(), params.latency),
-        **metrics.poll_stats(sim.log, params.poll),
+        **metrics.stage_stats(commands, matched, video_times(sim, params.provider),
+                              params.latency),
+        **metrics.poll_stats(sim.log, params.poll, provider=params.provider, jobs=len(commands)),
         "telegram_requests": api_requests(fake), "telegram_429": fake.flood_429,
         "peak_rss_mb": final.peak_rss_mb, "cpu_s": final.cpu_s,
         "cpu_startup_s": startup.cpu_s,
