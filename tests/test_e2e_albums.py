@@ -158,3 +158,21 @@ async def _remembered(bot: BotHarness, message_id: int, photos: int = 2) -> None
     while len(await bot.engine.images.album_of(USER, message_id)) < photos:
         assert time.monotonic() < deadline, "the album was never remembered"
         await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize(("caption", "task", "count"), [
+    ("/animate morphs slowly", "image_to_video", 2),
+    ("/video a fox in a red hat --ref", "reference_to_video", 3),
+], ids=["first-and-last-frame", "references"])
+async def test_an_album_goes_to_omni_in_album_order(start_bot: StartBot, caption: str, task: str,
+                                                    count: int) -> None:
+    """On the Gemini Developer API the album goes to Omni on the Interactions API."""
+    bot = await start_bot(provider="gemini", album_wait=ALBUM_WAIT)
+    photos = [FIRST, SECOND, THIRD][:count]
+    bot.telegram.send_album(USER, photos, caption=caption)
+    await bot.wait_videos(USER)
+    job = await _only_job(bot, JobState.DELIVERED)
+    assert len(job.extra_images) == count - 1
+    [interaction] = bot.sim.interactions()
+    assert interaction.request.task == task
+    assert interaction.images == tuple(photos)  # the exact bytes, in album order
