@@ -186,6 +186,7 @@ EN: dict[str, str] = {
     "ref_needs_pictures": "--ref uses photos as references: send /video <prompt> --ref as the "
                           "caption of a photo or of an album of up to {max}, or as a reply to "
                           "one.",
+    "maybe_duplicate": "↻ Sent again after a restart: you may already have this {kind}.",
 }
 
 VI: dict[str, str] = {
@@ -343,6 +344,7 @@ VI: dict[str, str] = {
     "ref_needs_pictures": "--ref dùng các tấm hình làm tham chiếu: hãy gửi /video <mô tả> --ref "
                           "làm chú thích của một tấm hình hoặc một album tối đa {max} tấm, hoặc "
                           "trả lời một tấm hình bằng lệnh đó.",
+    "maybe_duplicate": "↻ Gửi lại sau khi bot khởi động lại: có thể bạn đã có {kind} này rồi.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

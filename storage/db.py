@@ -87,6 +87,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX album_photos_by_group ON album_photos (chat_id, media_group_id, message_id);
     """,
+    # The outbox: what a job's owner is owed, how often its result was handed over, and the
+    # update that asked for it (one job per update); see README, "Reliability".
+    """
+    ALTER TABLE jobs ADD COLUMN update_id INTEGER;
+    CREATE UNIQUE INDEX jobs_by_update ON jobs (update_id);
+    ALTER TABLE jobs ADD COLUMN word_owed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX jobs_owing ON jobs (word_owed) WHERE word_owed = 1;
+    ALTER TABLE jobs ADD COLUMN delivery_attempts INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -35,19 +35,27 @@ class JobStore:
         self._clock = clock
 
     async def add(self, new: NewJob) -> Job:
+        """Insert the job in state QUEUED; a job already stored for `new.update_id` is returned
+        instead (a replayed update makes nothing new)."""
         now = self._clock()
         cursor = await self._db.execute(
             """INSERT INTO jobs (user_id, chat_id, kind, prompt, aspect, state, created_at,
                updated_at, reference_media_id, source_path, reply_to_message_id, language,
-               account, provider, options, extra_images, image_role)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+               account, provider, options, extra_images, image_role, update_id)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (update_id) DO NOTHING""",
             (new.user_id, new.chat_id, new.kind.value, new.prompt, new.aspect.value,
              JobState.QUEUED.value, now, now, new.reference_media_id, new.source_path,
              new.reply_to_message_id, new.language, new.account, new.provider,
              _to_column("options", new.options), _to_column("extra_images", new.extra_images),
-             str(new.image_role)),
+             str(new.image_role), new.update_id),
         )
         await self._db.commit()
+        if cursor.rowcount == 0:
+            assert new.update_id is not None
+            existing = await self.find_by_update(new.update_id)
+            assert existing is not None
+            return existing
         job_id = cursor.lastrowid
         assert job_id is not None
         return await self.get(job_id)
@@ -60,6 +68,11 @@ class JobStore:
 
     async def find(self, job_id: int) -> Job | None:
         rows = await self._select("WHERE id = ?", (job_id,))
+        return rows[0] if rows else None
+
+    async def find_by_update(self, update_id: int) -> Job | None:
+        """The job a chat update asked for, if it was stored."""
+        rows = await self._select("WHERE update_id = ?", (update_id,))
         return rows[0] if rows else None
 
     async def update(self, job: Job, **changes: Any) -> Job:
@@ -75,6 +88,13 @@ class JobStore:
         terminal = [state.value for state in JobState if state.terminal]
         marks = ",".join("?" * len(terminal))
         return await self._select(f"WHERE state NOT IN ({marks}) ORDER BY id", terminal)
+
+    async def owing(self) -> list[Job]:
+        """Every finished job whose owner has not been told its end yet, oldest first."""
+        terminal = [state.value for state in JobState if state.terminal]
+        marks = ",".join("?" * len(terminal))
+        return await self._select(
+            f"WHERE word_owed = 1 AND state IN ({marks}) ORDER BY id", terminal)
 
     async def count_videos_since(self, user_id: int, since: float) -> int:
         """Videos a user asked for since `since`, not counting ones refused before submission."""
@@ -126,4 +146,5 @@ def _to_job(row: aiosqlite.Row) -> Job:
     data["options"] = Options.from_dict(json.loads(data["options"]) if data["options"] else None)
     data["extra_images"] = tuple(ExtraImage(**image)
                                  for image in json.loads(data["extra_images"] or "[]"))
+    data["word_owed"] = bool(data["word_owed"])
     return Job(**data)

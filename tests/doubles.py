@@ -161,21 +161,31 @@ class Event:
 
 @dataclass
 class RecordingNotifier:
-    """A `Notifier` that records what it was told; `deliver` keeps the bytes it was handed."""
+    """A `Notifier` that records what it was told; `deliver` keeps the bytes it was handed.
+
+    A job's final word (`failed`, `waiting_for_token`, `deliver_link`) is recorded when asked,
+    then waits for `word_gate` if set (Telegram holding its answer), then raises `word_error`
+    if set (the word not confirmed); `words_said` lists the words that returned.
+    """
 
     events: list[Event] = field(default_factory=list)
     delivered: dict[int, bytes] = field(default_factory=dict)
+    delivery_attempts: dict[int, list[int]] = field(default_factory=dict)
     links: dict[int, str] = field(default_factory=dict)
     failures: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
     #: when set, `deliver` waits for it (a job held in DOWNLOADED)
     deliver_gate: asyncio.Event | None = None
     refuse_delivery: bool = False
+    word_gate: asyncio.Event | None = None
+    word_error: Exception | None = None
+    words_said: list[Event] = field(default_factory=list)
 
     async def progress(self, job: Job, phase: Phase) -> None:
         self._record("progress", job, phase.value)
 
     async def deliver(self, job: Job, path: Path) -> None:
         self._record("deliver", job, job.state.value)
+        self.delivery_attempts.setdefault(job.id, []).append(job.delivery_attempts)
         if self.deliver_gate is not None:
             await self.deliver_gate.wait()
         if self.refuse_delivery:
@@ -183,15 +193,27 @@ class RecordingNotifier:
         self.delivered[job.id] = path.read_bytes()
 
     async def deliver_link(self, job: Job, url: str) -> None:
-        self._record("deliver_link", job, job.state.value)
+        await self._word("deliver_link", job)
         self.links[job.id] = url
 
     async def failed(self, job: Job) -> None:
-        self._record("failed", job, job.state.value)
+        await self._word("failed", job)
         self.failures[job.id] = (job.error_code, job.error_detail)
 
     async def waiting_for_token(self, job: Job) -> None:
-        self._record("waiting_for_token", job, job.state.value)
+        await self._word("waiting_for_token", job)
+
+    def said(self, name: str, job_id: int) -> int:
+        """How many times the word `name` about this job was confirmed."""
+        return sum(1 for e in self.words_said if e.name == name and e.job_id == job_id)
+
+    async def _word(self, name: str, job: Job) -> None:
+        self._record(name, job, job.state.value)
+        if self.word_gate is not None:
+            await self.word_gate.wait()
+        if self.word_error is not None:
+            raise self.word_error
+        self.words_said.append(Event(name, job.id, job.state.value))
 
     def of(self, job_id: int) -> list[tuple[str, str]]:
         """One job's reports in order, repeated progress reports folded into one."""
@@ -210,11 +232,13 @@ class RecordingNotifier:
 
 
 class RecordingStore:
-    """A `JobStore` around a real one that records every state written, per job, in order."""
+    """A `JobStore` around a real one that records every state written, per job, in order, and
+    every write's changes (`writes`)."""
 
     def __init__(self, inner: JobStore) -> None:
         self._inner = inner
         self.states: dict[int, list[JobState]] = {}
+        self.writes: dict[int, list[dict[str, Any]]] = {}
 
     async def add(self, new: NewJob) -> Job:
         job = await self._inner.add(new)
@@ -225,6 +249,7 @@ class RecordingStore:
         return await self._inner.get(job_id)
 
     async def update(self, job: Job, **changes: Any) -> Job:
+        self.writes.setdefault(job.id, []).append(dict(changes))
         updated = await self._inner.update(job, **changes)
         if "state" in changes:
             self.states.setdefault(job.id, []).append(updated.state)
@@ -232,6 +257,9 @@ class RecordingStore:
 
     async def unfinished(self) -> list[Job]:
         return await self._inner.unfinished()
+
+    async def owing(self) -> list[Job]:
+        return await self._inner.owing()
 
 
 async def until(predicate: Callable[[], bool | Awaitable[bool]], *, timeout: float = 3.0,

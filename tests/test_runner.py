@@ -22,6 +22,7 @@ from bot.jobs.errors import (
     UpstreamUnavailable,
 )
 from bot.jobs.model import ExtraImage, ImageRole, Job, JobKind, JobState, NewJob, Options
+from bot.jobs.notifier import DeliveryFailed
 from bot.jobs.poller import BatchPoller
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
@@ -513,3 +514,161 @@ async def test_stop_gives_up_on_a_submission_past_its_grace(rig: Rig) -> None:
     saved = await rig.get(job.id)
     assert saved.state is S.FAILED and saved.error_code == ErrorCode.INTERRUPTED
     assert rig.provider.submitted == []
+
+
+# --- the owed word (outbox) ----------------------------------------------------------------------
+
+def owed_writes(rig: Rig, job_id: int) -> list[dict[str, Any]]:
+    """The writes of a job that set or cleared its owed word."""
+    return [changes for changes in rig.store.writes[job_id] if "word_owed" in changes]
+
+
+async def test_a_failure_is_owed_in_its_own_write_and_cleared_once_said(rig: Rig) -> None:
+    rig.provider.render_error = "PUBLIC_ERROR_UNSAFE_GENERATION"
+    job = await rig.submit()
+    await rig.finish()
+    ending, said = owed_writes(rig, job.id)
+    assert ending["state"] is S.FAILED and ending["word_owed"] is True
+    assert said == {"word_owed": False}  # a write of its own, after the front confirmed
+    assert rig.notifier.said("failed", job.id) == 1
+    assert not (await rig.get(job.id)).word_owed
+
+
+async def test_an_unconfirmed_word_stays_owed_and_is_said_at_the_next_start(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.provider.render_error = "PUBLIC_ERROR_UNSAFE_GENERATION"
+    rig.notifier.word_error = TimeoutError("Telegram did not answer")
+    job = await rig.submit()
+    with caplog.at_level(logging.ERROR):
+        await rig.finish()
+    assert (await rig.get(job.id)).word_owed and rig.notifier.said("failed", job.id) == 0
+    assert f"job {job.id}: telling its owner it failed failed" in caplog.text
+    rig.notifier.word_error = None
+    assert await rig.start() == 0  # nothing to resume: only a word to say
+    await rig.finish()
+    assert rig.notifier.said("failed", job.id) == 1 and not (await rig.get(job.id)).word_owed
+    await rig.start()
+    await rig.finish()
+    assert rig.notifier.said("failed", job.id) == 1 and rig.provider.calls["submit"] == 1
+
+
+async def test_a_word_cut_off_by_a_stop_is_said_once_at_the_next_start(
+        make_rig: MakeRig) -> None:
+    rig = await make_rig(word_grace=0.05)
+    rig.provider.render_error = "PUBLIC_ERROR_UNSAFE_GENERATION"
+    rig.notifier.word_gate = asyncio.Event()  # Telegram holds its answer
+    job = await rig.submit()
+    await until(lambda: rig.notifier.count("failed", job.id) == 1, what="the word asked for")
+    started = time.monotonic()
+    await rig.runner.stop(grace=5)
+    assert time.monotonic() - started < 1.0  # the word's grace, not the submissions'
+    assert (await rig.get(job.id)).word_owed
+    rig.notifier.word_gate.set()
+    await rig.start()
+    await rig.finish()
+    assert rig.notifier.said("failed", job.id) == 1 and not (await rig.get(job.id)).word_owed
+
+
+async def test_a_word_waits_outside_its_owners_job_slot(make_rig: MakeRig) -> None:
+    rig = await make_rig(max_jobs_per_user=1)
+    rig.notifier.word_gate = asyncio.Event()
+    failing = await rig.submit(video(options=Options(resolution="1080p")))  # refused at once
+    await until(lambda: rig.notifier.count("failed", failing.id) == 1, what="the refusal")
+    after = await rig.submit()
+    await until(lambda: after.id in rig.notifier.delivered, what="the next job delivered")
+    assert rig.notifier.said("failed", failing.id) == 0
+    rig.notifier.word_gate.set()
+    await rig.finish()
+    assert rig.notifier.said("failed", failing.id) == 1
+
+
+async def test_a_word_the_owner_can_never_get_is_given_up(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.provider.render_error = "PUBLIC_ERROR_UNSAFE_GENERATION"
+    rig.notifier.word_error = DeliveryFailed("Forbidden: bot was blocked by the user")
+    job = await rig.submit()
+    with caplog.at_level(logging.WARNING):
+        await rig.finish()
+    assert not (await rig.get(job.id)).word_owed
+    assert f"job {job.id}: its owner cannot be told it failed (Forbidden" in caplog.text
+
+
+async def test_a_job_found_failed_and_owing_at_start_is_only_told(make_rig: MakeRig) -> None:
+    rig = await make_rig(start=False)
+    job = await rig.store.add(video())
+    await rig.store.update(job, state=S.FAILED, error_code=ErrorCode.GENERATION_FAILED,
+                           word_owed=True)
+    assert await rig.start() == 0
+    await rig.finish()
+    assert rig.notifier.of(job.id) == [("failed", "failed")]
+    assert rig.notifier.failures[job.id] == (ErrorCode.GENERATION_FAILED, None)
+    assert sum(rig.provider.calls.values()) == 0 and not (await rig.get(job.id)).word_owed
+
+
+async def test_a_pause_is_owed_and_dropped_when_the_job_resumes(rig: Rig) -> None:
+    rig.provider.renew_answer = False
+    rig.provider.fail_next("check", AuthExpired("401", credential="fp-old"))
+    rig.notifier.word_gate = asyncio.Event()  # the pause notice is stuck in the chat's pacing
+    job = await rig.submit()
+    await until(lambda: rig.notifier.count("waiting_for_token", job.id) == 1, what="the pause")
+    paused = await rig.get(job.id)
+    assert paused.state is S.WAITING_FOR_TOKEN and paused.word_owed
+    assert await rig.runner.resume_waiting() == 1
+    await rig.finish()
+    done = await rig.get(job.id)
+    assert done.state is S.DELIVERED and not done.word_owed
+    assert rig.notifier.said("waiting_for_token", job.id) == 0  # old news: never said
+
+
+async def test_cancelling_a_paused_job_drops_its_word(rig: Rig) -> None:
+    rig.provider.renew_answer = False
+    rig.provider.fail_next("check", AuthExpired("401", credential="fp-old"))
+    rig.notifier.word_gate = asyncio.Event()
+    job = await rig.submit()
+    await until(lambda: rig.notifier.count("waiting_for_token", job.id) == 1, what="the pause")
+    cancelled = await rig.runner.cancel(await rig.get(job.id))
+    assert cancelled.state is S.CANCELLED and not (await rig.get(job.id)).word_owed
+    rig.notifier.word_gate.set()
+    await rig.finish()
+    assert rig.notifier.said("waiting_for_token", job.id) == 0
+
+
+async def test_a_link_is_owed_in_the_write_that_delivers_it(make_rig: MakeRig) -> None:
+    rig = await make_rig(max_upload_bytes=4)
+    rig.notifier.word_error = TimeoutError("Telegram did not answer")
+    job = await rig.submit()
+    await rig.finish()
+    ending = owed_writes(rig, job.id)[0]
+    assert ending["state"] is S.DELIVERED and ending["word_owed"] is True
+    assert (await rig.get(job.id)).word_owed and job.id not in rig.notifier.links
+    rig.notifier.word_error = None
+    await rig.start()
+    await rig.finish()
+    assert rig.notifier.links[job.id] == "https://fake/op-1.mp4"
+    assert rig.notifier.said("deliver_link", job.id) == 1 and rig.provider.calls["download"] == 1
+
+
+async def test_a_delivery_cut_off_by_a_stop_knows_it_is_a_second_attempt(rig: Rig) -> None:
+    rig.notifier.deliver_gate = asyncio.Event()  # Telegram has the video; its answer is late
+    job = await rig.submit()
+    await until(lambda: rig.notifier.count("deliver", job.id) == 1, what="the delivery")
+    await rig.runner.stop(grace=0.1)
+    stored = await rig.get(job.id)
+    assert stored.state is S.DOWNLOADED and stored.delivery_attempts == 1
+    rig.notifier.deliver_gate.set()
+    await rig.start()
+    await rig.finish()
+    assert rig.notifier.delivery_attempts[job.id] == [1, 2]
+    assert (await rig.get(job.id)).state is S.DELIVERED
+
+
+async def test_a_replayed_update_gets_the_job_it_made(rig: Rig) -> None:
+    first = await rig.submit(video(update_id=41))
+    again = await rig.submit(video(update_id=41))
+    await rig.finish()
+    assert again.id == first.id and rig.provider.calls["submit"] == 1
+    assert rig.notifier.delivered.keys() == {first.id}
+    replayed = await rig.submit(video(update_id=41))  # once the job is done, too
+    assert replayed.id == first.id and replayed.state is S.DELIVERED
+    await rig.finish()
+    assert rig.provider.calls["submit"] == 1

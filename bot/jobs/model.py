@@ -117,6 +117,9 @@ class NewJob:
     options: Options = Options()
     extra_images: tuple[ExtraImage, ...] = ()
     image_role: ImageRole = ImageRole.FRAMES
+    #: the chat update that asked for it: a job is stored once per update, so replaying an
+    #: update after a crash finds its job instead of making a second one
+    update_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,12 @@ class Job:
     options: Options = Options()
     extra_images: tuple[ExtraImage, ...] = ()
     image_role: ImageRole = ImageRole.FRAMES
+    update_id: int | None = None
+    #: the job ended (or paused) and its owner has not been told yet: set in the same write as
+    #: that state, cleared once the front confirms the word went out (see `JobRunner`)
+    word_owed: bool = False
+    #: how many times the result was handed to the front; above 1, the owner may have it already
+    delivery_attempts: int = 0
 
     @property
     def makes_video(self) -> bool:

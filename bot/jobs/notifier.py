@@ -1,5 +1,10 @@
 """The `Notifier` protocol: how the engine reports to a front (a chat, a terminal) without
-knowing what the front is. The engine never formats a message; the front renders these events."""
+knowing what the front is. The engine never formats a message; the front renders these events.
+
+Progress is cosmetic. A job's end is not: `deliver`, `deliver_link`, `failed` and
+`waiting_for_token` return only once the owner has the word (the runner then stops owing it), raise
+`DeliveryFailed` when the owner can never get it, and raise anything else to have it asked again at
+the next start."""
 
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ class Notifier(Protocol):
         """The job moved on (or, while rendering, time passed). Must be cheap: throttle inside."""
 
     async def deliver(self, job: Job, path: Path) -> None:
-        """Hand the finished image or video over; raise DeliveryFailed if that is impossible."""
+        """Hand the finished image or video over; raise DeliveryFailed if that is impossible.
+        `job.delivery_attempts` above 1: an earlier attempt may have reached the owner."""
 
     async def deliver_link(self, job: Job, url: str) -> None:
         """The result is too large to upload: hand over its link instead."""

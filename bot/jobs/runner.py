@@ -3,6 +3,13 @@
 Every transition is committed before the next upstream call, so after a crash `start()` picks each
 unfinished job up where it stood: a saved task id is never submitted again, a saved render goes
 straight back to batched polling, a downloaded file goes straight to delivery.
+
+The owed-word rule (the outbox): the write that ends or pauses a job also sets `word_owed`; the
+front is then asked to tell the owner (the failure, the pause, the link to a result too large),
+and only once it confirms does a second write clear the flag. `start()` asks again for every
+word still owed, so a crash between the two writes costs at most a repeated word, never silence.
+A delivery counts its attempts before each one: a result handed over again after a crash is
+marked as possibly already received.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.jobs.errors import (
     AuthExpired,
@@ -47,6 +55,8 @@ class RunnerConfig:
     render_timeout: float = 600.0
     max_upload_bytes: int = 50 * 1024 * 1024
     progress_every: float = 3.0
+    #: at stop, seconds a final word on its way gets to be confirmed (else it is said at start)
+    word_grace: float = 2.0
 
 
 MAX_RENEWALS_PER_JOB = 2
@@ -69,21 +79,30 @@ class JobRunner:
         self._renewals: dict[int, int] = {}
         self._in_flight: dict[int, asyncio.Future[Job]] = {}
         self._cancelled: set[int] = set()  #: cancelled while their submission is in flight
+        self._words: dict[int, asyncio.Task[None]] = {}  #: final words being said, by job id
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
 
     async def start(self) -> int:
-        """Resume every unfinished job; return how many."""
+        """Resume every unfinished job and tell every owner still owed a finished job's end;
+        return how many jobs were resumed."""
         self._config.files_dir.mkdir(parents=True, exist_ok=True)
         jobs = await self._store.unfinished()
         for job in jobs:
             logger.info("job %d: resuming from %s", job.id, job.state.value)
             self._spawn(job)
+        for job in await self._store.owing():
+            logger.info("job %d: its owner was not told it %s yet", job.id, job.state.value)
+            self._say(job)
         return len(jobs)
 
     async def submit(self, new: NewJob) -> Job:
-        """Store the job (before any upstream call) and start driving it."""
+        """Store the job (before any upstream call) and start driving it. A request made again
+        (its update replayed after a crash) gets the job it already has."""
         job = await self._store.add(new)
+        if job.state is not JobState.QUEUED or job.id in self._tasks:
+            logger.info("job %d: already stored for update %s", job.id, new.update_id)
+            return job
         logger.info("job %d: queued (%s) for user %d", job.id, job.kind.value, job.user_id)
         self._spawn(job)
         return job
@@ -92,6 +111,7 @@ class JobRunner:
         """Stop a job of any state that has not finished; it stays in storage as CANCELLED."""
         if job.state.terminal:
             return job
+        self._hush(job.id)
         if job.id in self._in_flight:
             self._cancelled.add(job.id)
         task = self._tasks.pop(job.id, None)
@@ -104,7 +124,7 @@ class JobRunner:
         _remove(job.file_path)
         logger.info("job %d: cancelled", job.id)
         return await self._store.update(job, state=JobState.CANCELLED, finished_at=self._clock(),
-                                        file_path=None)
+                                        file_path=None, word_owed=False)
 
     async def resume_waiting(self, account: str | None = None) -> int:
         """Restart jobs paused on an expired token (all, or one account's)."""
@@ -116,25 +136,25 @@ class JobRunner:
         return len(waiting)
 
     async def join(self) -> None:
-        """Wait until no job task is left (the terminal front and tests use it)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        """Wait until no job task and no final word is left (the terminal front and tests)."""
+        while self._tasks or self._words:
+            await asyncio.gather(*self._tasks.values(), *self._words.values(),
+                                 return_exceptions=True)
 
     async def stop(self, *, grace: float = 15.0) -> None:
         """Stop driving jobs without touching their saved state (they resume on next start);
-        submissions already in flight get `grace` seconds to save their answer."""
+        submissions already in flight get `grace` seconds to save their answer, final words
+        on their way `word_grace` seconds to be confirmed (else they stay owed)."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        if self._in_flight:
-            _, late = await asyncio.wait(list(self._in_flight.values()), timeout=grace)
-            # Past the grace the answer is given up rather than written after the store closes:
-            # the job stays SUBMITTING and fails as interrupted on the next start.
-            for saving in late:
-                saving.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        # Past the grace an answer is given up rather than written after the store closes: the
+        # job stays SUBMITTING and fails as interrupted on the next start.
+        await asyncio.gather(
+            _settle(list(self._in_flight.values()), grace),
+            _settle(list(self._words.values()), min(grace, self._config.word_grace)))
 
     def _spawn(self, job: Job) -> None:
         task = asyncio.create_task(self._drive(job.id), name=f"job:{job.id}")
@@ -149,13 +169,57 @@ class JobRunner:
     async def _drive(self, job_id: int) -> None:
         job = await self._store.get(job_id)
         if job.state is JobState.WAITING_FOR_TOKEN:
+            self._hush(job.id)  # a pause notice not out yet is old news now
             job = await self._store.update(job, state=_resume_state(job), error_code=None,
-                                           error_detail=None)
+                                           error_detail=None, word_owed=False)
         if job.state is JobState.QUEUED:
             await self._notify_progress(job, Phase.QUEUED)
         async with self._slots[job.user_id]:
             while job.state.active:
                 job = await self._advance(job)
+        if job.word_owed:
+            self._say(job)
+
+    def _say(self, job: Job) -> None:
+        """Tell the owner how the job ended (or why it paused) in a task of its own: the word
+        may wait on the chat's pacing, and must not hold the owner's job slot meanwhile."""
+        self._hush(job.id)
+        task = asyncio.create_task(self._tell_end(job), name=f"word:{job.id}")
+        self._words[job.id] = task
+        task.add_done_callback(lambda _: self._said(job.id, task))
+
+    def _said(self, job_id: int, task: asyncio.Task[None]) -> None:
+        if self._words.get(job_id) is task:
+            del self._words[job_id]
+
+    def _hush(self, job_id: int) -> None:
+        """Stop saying a word that no longer applies (the job resumed or was cancelled)."""
+        task = self._words.pop(job_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def _tell_end(self, job: Job) -> None:
+        """The word is owed until the front confirms it; one it can never say is given up."""
+        try:
+            await self._word_for(job)
+        except DeliveryFailed as exc:
+            logger.warning("job %d: its owner cannot be told it %s (%s)", job.id,
+                           job.state.value, exc)
+        except Exception:
+            logger.exception("job %d: telling its owner it %s failed; trying again at the next "
+                             "start", job.id, job.state.value)
+            return
+        await self._store.update(job, word_owed=False)
+
+    def _word_for(self, job: Job) -> Awaitable[None]:
+        if job.state is JobState.FAILED:
+            return self._notifier.failed(job)
+        if job.state is JobState.WAITING_FOR_TOKEN:
+            return self._notifier.waiting_for_token(job)
+        if job.state is JobState.DELIVERED and job.error_code == ErrorCode.TOO_LARGE:
+            assert job.result_url is not None, "a result too large is delivered as its link"
+            return self._notifier.deliver_link(job, job.result_url)
+        raise AssertionError(f"job {job.id}: no word for state {job.state.value}")
 
     async def _advance(self, job: Job) -> Job:
         try:
@@ -300,6 +364,9 @@ class JobRunner:
         if not path.exists():
             return await self._refetch(job)
         await self._notify_progress(job, Phase.UPLOADING)
+        # Counted before the upload: if the bot dies between Telegram taking the result and the
+        # write below, the next attempt knows the owner may have it already.
+        job = await self._store.update(job, delivery_attempts=job.delivery_attempts + 1)
         await self._notifier.deliver(job, path)
         _remove(job.file_path)
         logger.info("job %d: delivered", job.id)
@@ -318,10 +385,11 @@ class JobRunner:
         return await self._fail(job, ErrorCode.LOST, "the result file is missing")
 
     async def _deliver_link(self, job: Job, url: str) -> Job:
-        await self._notifier.deliver_link(job, url)
-        logger.info("job %d: too large to upload; link delivered", job.id)
+        """The link is the result: the job ends, and the link is owed, in one write."""
+        logger.info("job %d: too large to upload; its link is the result", job.id)
         return await self._store.update(job, state=JobState.DELIVERED, result_url=url,
-                                        finished_at=self._clock(), error_code=ErrorCode.TOO_LARGE)
+                                        finished_at=self._clock(), error_code=ErrorCode.TOO_LARGE,
+                                        word_owed=True)
 
     async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
         if isinstance(exc, AuthExpired):
@@ -344,19 +412,15 @@ class JobRunner:
 
     async def _wait_for_token(self, job: Job, exc: AuthExpired) -> Job:
         logger.warning("job %d: token expired in state %s; waiting", job.id, job.state.value)
-        job = await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
-                                       error_code=exc.code, error_detail=exc.detail,
-                                       **_refused_changes(job, exc))
-        await self._tell(self._notifier.waiting_for_token(job), job)
-        return job
+        return await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
+                                        error_code=exc.code, error_detail=exc.detail,
+                                        word_owed=True, **_refused_changes(job, exc))
 
     async def _fail(self, job: Job, code: ErrorCode, detail: str) -> Job:
         _remove(job.file_path)
-        job = await self._store.update(job, state=JobState.FAILED, error_code=code,
-                                       error_detail=detail[:500], finished_at=self._clock(),
-                                       file_path=None)
-        await self._tell(self._notifier.failed(job), job)
-        return job
+        return await self._store.update(job, state=JobState.FAILED, error_code=code,
+                                        error_detail=detail[:500], finished_at=self._clock(),
+                                        file_path=None, word_owed=True)
 
     async def _notify_progress(self, job: Job, phase: Phase) -> None:
         await self._tell(self._notifier.progress(job, phase), job)
@@ -368,6 +432,16 @@ class JobRunner:
             await report
         except Exception:
             logger.exception("job %d: reporting to the front failed", job.id)
+
+
+async def _settle(waiting: list[asyncio.Future[Any]], grace: float) -> None:
+    """Give `waiting` `grace` seconds to finish, then cancel what is left."""
+    if not waiting:
+        return
+    _, late = await asyncio.wait(waiting, timeout=grace)
+    for future in late:
+        future.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
 
 
 def _refused_changes(job: Job, exc: AuthExpired) -> dict[str, object]:

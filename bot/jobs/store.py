@@ -11,7 +11,8 @@ class JobStore(Protocol):
     """Jobs as records; every `update` is one committed write."""
 
     async def add(self, new: NewJob) -> Job:
-        """Store a new job in state QUEUED, before any upstream call."""
+        """Store a new job in state QUEUED, before any upstream call; if a job is stored for
+        `new.update_id` already, return it instead."""
 
     async def get(self, job_id: int) -> Job:
         """The job with this id (it must exist)."""
@@ -21,3 +22,6 @@ class JobStore(Protocol):
 
     async def unfinished(self) -> list[Job]:
         """Every job not in a terminal state, oldest first."""
+
+    async def owing(self) -> list[Job]:
+        """Every job in a terminal state whose `word_owed` is set, oldest first."""

@@ -1,5 +1,9 @@
 """`TelegramNotifier`: the engine's reports rendered into chats — one progress message per job,
-edited in place, and the finished image or video uploaded as a reply."""
+edited in place, and the finished image or video uploaded as a reply.
+
+Progress edits are cosmetic (coalesced, may be lost). A job's final word (failed, paused) is the
+progress message's last edit, and the notifier returns only once Telegram confirmed it: the engine
+keeps the word owed until then (see `bot.jobs.runner`)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -26,6 +31,25 @@ CAPTION_LIMIT = 1024
 UPLOAD_TIMEOUT = 300.0
 
 
+@dataclass(eq=False)
+class _Final:
+    """A final word on its way as an edit: `done` resolves once Telegram has that text."""
+
+    text: str
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def settle(self, error: BaseException | None = None) -> None:
+        if self.done.done():
+            return
+        if isinstance(error, asyncio.CancelledError):
+            self.done.cancel()
+        elif error is not None:
+            self.done.set_exception(error)
+        else:
+            self.done.set_result(None)
+
+
 class TelegramNotifier:
     """Implements `bot.jobs.notifier.Notifier` for Telegram chats. Every call names its priority
     for the bot's rate limiter (`bot.telegram.pacing`); progress edits are coalesced first."""
@@ -42,6 +66,7 @@ class TelegramNotifier:
         self._progress_ids: dict[int, int] = {}
         self._latest: dict[int, str] = {}  # text for a progress message still being created
         self._creating: dict[int, asyncio.Task[None]] = {}
+        self._finals: dict[tuple[int, int], _Final] = {}  #: (chat, message) -> word on its way
         self._uploads = asyncio.Semaphore(max_uploads)
 
     async def progress(self, job: Job, phase: Phase) -> None:
@@ -49,13 +74,13 @@ class TelegramNotifier:
 
     async def failed(self, job: Job) -> None:
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
-        self._show(job, texts.text(job.language, "phase_failed", id=job.id, kind=_kind(job),
-                                   reason=reason), final=True)
+        await self._say(job, texts.text(job.language, "phase_failed", id=job.id,
+                                        kind=_kind(job), reason=reason))
 
     async def waiting_for_token(self, job: Job) -> None:
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
-        self._show(job, texts.text(job.language, "phase_waiting", id=job.id, kind=_kind(job),
-                                   reason=reason), final=True)
+        await self._say(job, texts.text(job.language, "phase_waiting", id=job.id,
+                                        kind=_kind(job), reason=reason))
         await self._alert_once(job.account)
 
     def token_renewed(self, account: str) -> None:
@@ -94,12 +119,15 @@ class TelegramNotifier:
 
     async def deliver_link(self, job: Job, url: str) -> None:
         message = texts.text(job.language, "too_large", url=url)
-        await self._bot.send_message(
-            job.chat_id, message, reply_to_message_id=job.reply_to_message_id,
-            allow_sending_without_reply=True, rate_limit_args=Priority.DELIVERY)
+        try:
+            await self._bot.send_message(
+                job.chat_id, message, reply_to_message_id=job.reply_to_message_id,
+                allow_sending_without_reply=True, rate_limit_args=Priority.DELIVERY)
+        except (Forbidden, BadRequest) as exc:
+            raise DeliveryFailed(str(exc)) from exc
 
     async def _send_video(self, job: Job, path: Path) -> None:
-        caption = texts.text(job.language, "video_caption", prompt=job.prompt)[:CAPTION_LIMIT]
+        caption = _caption(job, texts.text(job.language, "video_caption", prompt=job.prompt))
         with path.open("rb") as file:
             # Streamed from the handle, not read into memory; the pacer rewinds it for a retry.
             video = InputFile(file, filename=f"veo-{job.id}.mp4", read_file_handle=False)
@@ -115,7 +143,7 @@ class TelegramNotifier:
                                       callback_data=f"animate:{job.id}")
         data = await asyncio.to_thread(path.read_bytes)
         message = await self._bot.send_photo(
-            job.chat_id, data, caption=job.prompt[:CAPTION_LIMIT],
+            job.chat_id, data, caption=_caption(job, job.prompt),
             reply_markup=InlineKeyboardMarkup([[button]]),
             reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
             write_timeout=UPLOAD_TIMEOUT, rate_limit_args=Priority.DELIVERY)
@@ -129,6 +157,41 @@ class TelegramNotifier:
         await asyncio.gather(*self._creating.values(), return_exceptions=True)
         await self._edits.drain(wait=drain)
         await self._edits.close()
+        for final in self._finals.values():
+            final.settle(asyncio.CancelledError())
+
+    async def _say(self, job: Job, text: str) -> None:
+        """A job's final word: the last edit of its progress message, or a new message when it
+        has none (or that one is gone). Returns once Telegram has it."""
+        creating = self._creating.get(job.id)
+        if creating is not None:  # the progress message first: the word becomes its edit
+            await asyncio.wait({creating})
+        message_id = self._progress_ids.pop(job.id, None) or job.progress_message_id
+        if message_id is not None:
+            try:
+                await self._edit_finally(job.chat_id, message_id, text)
+                return
+            except BadRequest as exc:
+                logger.info("job %d: progress message %d cannot take the final word (%s); "
+                            "sending it anew", job.id, message_id, exc)
+        try:
+            await self._bot.send_message(
+                job.chat_id, text, reply_to_message_id=job.reply_to_message_id,
+                allow_sending_without_reply=True, rate_limit_args=Priority.REPLY)
+        except (Forbidden, BadRequest) as exc:
+            raise DeliveryFailed(str(exc)) from exc
+
+    async def _edit_finally(self, chat_id: int, message_id: int, text: str) -> None:
+        """The word goes through the coalescer like any edit, so that no older progress text
+        still pending for the message can land after it; `_edit` reports its confirmation."""
+        key = (chat_id, message_id)
+        final = self._finals[key] = _Final(text)
+        try:
+            self._edits.edit(chat_id, message_id, text)
+            await final.done
+        finally:
+            if self._finals.get(key) is final:
+                del self._finals[key]
 
     def _show(self, job: Job, text: str, *, final: bool = False) -> None:
         """Set the job's progress text. Never waits: the engine must not queue behind chatter."""
@@ -163,12 +226,34 @@ class TelegramNotifier:
             self._show(job, latest)
 
     async def _edit(self, chat_id: int, message_id: int, text: str) -> None:
-        await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                          rate_limit_args=Priority.PROGRESS)
+        final = self._finals.get((chat_id, message_id))
+        if final is None or final.text != text:
+            await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                              rate_limit_args=Priority.PROGRESS)
+            return
+        try:
+            await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                              rate_limit_args=Priority.REPLY)
+        except BadRequest as exc:
+            # "Not modified": the message says it already (an earlier run's edit went through).
+            final.settle(None if "not modified" in str(exc).lower() else exc)
+            raise
+        except BaseException as exc:
+            final.settle(exc)
+            raise
+        final.settle()
 
 
 def _kind(job: Job) -> str:
     return texts.text(job.language, f"kind_{job.kind.value}")
+
+
+def _caption(job: Job, caption: str) -> str:
+    """A result sent again after a crash says that its owner may have it already."""
+    if job.delivery_attempts <= 1:
+        return caption[:CAPTION_LIMIT]
+    note = texts.text(job.language, "maybe_duplicate", kind=_kind(job))
+    return f"{caption[:CAPTION_LIMIT - len(note) - 2]}\n\n{note}"
 
 
 def _progress_text(job: Job, phase: Phase) -> str:

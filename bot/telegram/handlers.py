@@ -370,7 +370,7 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
         reply_to_message_id=message.message_id, language=lang(update),
         account=services.accounts.account_for(user.id), options=parsed.options,
         provider=provider or services.provider_name, extra_images=extra_images,
-        image_role=image_role))
+        image_role=image_role, update_id=update.update_id))
 
 
 async def _over_daily_limit(context: BotContext, user_id: int) -> bool:
