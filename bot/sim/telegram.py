@@ -19,7 +19,8 @@ published limits (about 1 message per second per chat, 30 per second in total).
 
 Benchmarks get public hooks instead of subclassing: `keep_uploads=False` counts uploaded bytes
 as they stream in and keeps none of them, `deliveries` records every accepted `sendVideo`, and
-`inject()` makes the next calls of a method fail.
+`inject()` makes the next calls of a method fail. Crash tests get `hold()`: the next matching call
+waits, unhandled or handled but unanswered, until released (or forever, if the bot is killed).
 
 It is an `aiohttp.web` application; everything runs on the event loop of the test: the driver
 methods are plain functions and must be called from that loop's thread.
@@ -48,7 +49,7 @@ from aiohttp import BodyPartReader, web
 from bot.sim.entities import EntityError, Parsed, parse_entities
 from bot.sim.loopback import LoopbackServer
 
-__all__ = ["ApiError", "Delivery", "FakeTelegram", "StoredFile", "Upload"]
+__all__ = ["ApiError", "Delivery", "FakeTelegram", "Hold", "StoredFile", "Upload"]
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +163,39 @@ class Delivery:
     size: int  # bytes of the video
 
 
+@dataclass(eq=False)
+class Hold:
+    """One call kept waiting by `FakeTelegram.hold`: `reached` is set when it arrives, `params`
+    are its parameters; `release()` lets it go on."""
+
+    method: str
+    when: Callable[[dict[str, Any]], bool] | None
+    after: bool
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    params: dict[str, Any] | None = None
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+    _abandoned: bool = False
+
+    def release(self) -> None:
+        self._released.set()
+
+    def matches(self, call: _Call) -> bool:
+        return (self.params is None and self.method == call.method.lower()
+                and (self.when is None or bool(self.when(call.params))))
+
+    async def wait(self) -> None:
+        self.reached.set()
+        await self._released.wait()
+        if self._abandoned:
+            raise ApiError(500, "Internal Server Error: the fake stopped while holding the call")
+
+    def abandon(self) -> None:
+        """The fake stops: a call still held is answered with an error and never handled."""
+        if not self._released.is_set():
+            self._abandoned = True
+            self._released.set()
+
+
 @dataclass
 class _Injection:
     method: str
@@ -230,6 +264,7 @@ class FakeTelegram:
         self._server = LoopbackServer(self._application)
         self._closed = False
         self._injections: list[_Injection] = []
+        self._holds: list[Hold] = []
         self._index: dict[tuple[int, int], dict[str, Any]] = {}
         self._next_message_id: dict[int, int] = {}
         self._chats: dict[int, dict[str, Any]] = {}
@@ -259,9 +294,11 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
-        """Release pending long polls and stop the server."""
+        """Release pending long polls, abandon held calls and stop the server."""
         self._closed = True
         self._updates_event.set()
+        for hold in self._holds:
+            hold.abandon()
         await self._server.stop()
 
     async def __aenter__(self) -> FakeTelegram:
@@ -331,6 +368,17 @@ class FakeTelegram:
                 description += f": retry after {retry_after}"
         error = ApiError(code, description, retry_after=retry_after)
         self._injections.append(_Injection(method.lower(), error, times))
+
+    def hold(self, method: str, *, when: Callable[[dict[str, Any]], bool] | None = None,
+             after: bool = False) -> Hold:
+        """The next call of `method` (any case) whose parameters satisfy `when` waits for
+        `Hold.release()`: before the fake handles it (Telegram never saw it: no message, no
+        confirmation of updates), or with `after=True` once handled (the message exists, its
+        answer has not gone back). A held call whose bot died stays held until `stop()`, which
+        answers it with an error without handling it."""
+        held = Hold(method.lower(), when, after)
+        self._holds.append(held)
+        return held
 
     def press_button(self, user_id: int, message_id: int, data: str, *,
                      chat_id: int | None = None) -> str:
@@ -431,9 +479,16 @@ class FakeTelegram:
             self.requests.append((call.method, call.recorded))
             self.request_times.append(time.monotonic())
             self._by_method.setdefault(call.method, []).append(call.recorded)
+            held = next((hold for hold in self._holds if hold.matches(call)), None)
+            if held is not None:
+                held.params = call.recorded
+                if not held.after:
+                    await held.wait()
             result = self._dispatch(request.match_info["token"], call)
             if inspect.isawaitable(result):
                 result = await result
+            if held is not None and held.after:
+                await held.wait()
         except ApiError as error:
             return _answer(error)
         except Exception:
