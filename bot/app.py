@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import signal
 
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ContextTypes
 
@@ -19,8 +21,11 @@ from bot.telegram import handlers
 from bot.telegram.access import AccessControl
 from bot.telegram.context import BotContext, Services, install_services, installed_services
 from bot.telegram.delivery import TelegramNotifier
+from bot.telegram.inbox import InboxPoller
 from bot.telegram.pacing import TelegramPacer
+from storage.crypto import SecretBox
 from storage.images import ImageStore
+from storage.inbox import InboxStore
 from storage.jobs import JobStore
 
 logger = logging.getLogger(__name__)
@@ -28,10 +33,13 @@ COMMANDS = (("image", "make an image"), ("animate", "reply to an image: make it 
             ("video", "make a video from text"), ("status", "your last jobs"),
             ("cancel", "cancel a job"), ("account", "the Google account your jobs use"),
             ("help", "what I can do"))
+POLL_TIMEOUT = 10  #: seconds a getUpdates long poll waits for news
+_INBOX = "inbox"
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """The Telegram bot: PTB `Application` with our handlers; resources open in post_init."""
+    """The Telegram bot: PTB `Application` with our handlers; resources open in post_init.
+    It has no `Updater`: `InboxPoller` fetches updates (see `start_bot`)."""
     if settings.telegram_bot_token is None:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather.")
     root = settings.telegram_api_url
@@ -45,6 +53,7 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .rate_limiter(TelegramPacer(chat_interval=settings.telegram_chat_interval,
                                     global_rate=settings.telegram_global_rate,
                                     global_burst=settings.telegram_global_rate / 2))
+        .updater(None)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .build()
@@ -73,6 +82,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
         notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get))
+    # Updates may carry secrets: sealed with the key the engine just opened (or created).
+    box = SecretBox.open(key=settings.bot_secret_key.get_secret_value()
+                         if settings.bot_secret_key else None,
+                         folder=settings.database_path.parent)
+    application.bot_data[_INBOX] = InboxPoller(
+        application=application, inbox=InboxStore(engine.db, box), jobs=engine.jobs)
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
     await _report_retired_models(settings, notifiers[0])
@@ -102,6 +117,48 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
         await engine.close()
 
 
+async def start_bot(application: Application,  # type: ignore[type-arg]
+                    *, poll_timeout: int = POLL_TIMEOUT) -> None:
+    """PTB's `run_polling` start-up with our inbox for its `Updater`: initialize, post_init (the
+    engine: unfinished jobs resume, owed words go out), start, then the updates a previous run
+    left unhandled, then long polling."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    inbox: InboxPoller = application.bot_data[_INBOX]
+    replayed = await inbox.start(long_poll=poll_timeout)
+    if replayed:
+        logger.info("%d updates received before the stop were handled again", replayed)
+
+
+async def stop_bot(application: Application) -> None:  # type: ignore[type-arg]
+    """A graceful stop (SIGTERM), in PTB's order: polling stops (updates still being handled get
+    a grace, the rest stay in the inbox), then stop, post_stop, shutdown."""
+    inbox: InboxPoller | None = application.bot_data.pop(_INBOX, None)
+    if inbox is not None:
+        await inbox.stop()
+    if application.running:
+        await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+
+
+async def _serve(application: Application) -> None:  # type: ignore[type-arg]
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stopping.set)
+    try:
+        await start_bot(application)
+        await stopping.wait()
+    finally:
+        await stop_bot(application)
+
+
 def run_bot(settings: Settings) -> int:
     """`python -m bot`: long polling until Ctrl+C / SIGTERM; returns the exit code.
 
@@ -122,7 +179,7 @@ def run_bot(settings: Settings) -> int:
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         ptb.addFilter(quiet)
     try:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        asyncio.run(_serve(application))
     except InvalidToken:
         shape = "" if _BOT_TOKEN.fullmatch(token) else texts.cli("run_token_shape")
         logger.error(texts.cli("run_token_refused", url=settings.telegram_api_url, shape=shape))

@@ -96,6 +96,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_owing ON jobs (word_owed) WHERE word_owed = 1;
     ALTER TABLE jobs ADD COLUMN delivery_attempts INTEGER NOT NULL DEFAULT 0;
     """,
+    # The inbox: updates stored before Telegram is told they arrived.
+    """
+    CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        payload TEXT,
+        received_at REAL NOT NULL,
+        handled_at REAL
+    );
+    CREATE INDEX inbox_pending ON inbox (update_id) WHERE handled_at IS NULL;
+    """,
 )
 
 

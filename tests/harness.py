@@ -1,4 +1,4 @@
-"""`BotHarness`: runs the real bot in-process (the same start-up order as `run_polling`), and
+"""`BotHarness`: runs the real bot in-process (the same start-up and stop as `python -m bot`), and
 small helpers to read what it did in the fake chat."""
 
 from __future__ import annotations
@@ -7,10 +7,9 @@ import asyncio
 import time
 from typing import Any
 
-from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, start_bot, stop_bot
 from bot.config import Settings
 from bot.engine import Engine
 from bot.jobs.model import Job
@@ -34,13 +33,7 @@ class BotHarness:
 
     async def start(self) -> None:
         app = build_application(self.settings)
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=1,
-                                        allowed_updates=Update.ALL_TYPES)
-        await app.start()
+        await start_bot(app, poll_timeout=1)
         self.app, self._running = app, True
 
     async def stop(self) -> None:
@@ -48,15 +41,7 @@ class BotHarness:
         if not self._running or self.app is None:
             return
         self._running = False
-        app = self.app
-        assert app.updater is not None
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        assert app.post_stop is not None
-        await app.post_stop(app)
-        await app.shutdown()
+        await stop_bot(self.app)
 
     # --- reading the chat ---
 
