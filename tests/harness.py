@@ -1,12 +1,18 @@
 """`BotHarness`: runs the real bot in-process (the same start-up and stop as `python -m bot`), and
-small helpers to read what it did in the fake chat."""
+small helpers to read what it did in the fake chat; `BotProcess`: `python -m bot` as a child
+process with the same settings, for the tests that kill it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import time
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.app import build_application, start_bot, stop_bot
@@ -15,6 +21,10 @@ from bot.engine import Engine
 from bot.jobs.model import Job
 from bot.sim.server import FlowSimulator
 from bot.sim.telegram import FakeTelegram
+from storage.db import connect
+from storage.jobs import JobStore
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class BotHarness:
@@ -95,3 +105,74 @@ class BotHarness:
                 raise AssertionError(f"job never matched; last seen: {latest}")
             await asyncio.sleep(0.02)
         return latest[0]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that configures `python -m bot` as `settings` do."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, frozenset):
+            value = ",".join(str(item) for item in sorted(value))
+        elif isinstance(value, bool):
+            value = str(value).lower()
+        env[name.upper()] = str(value)
+    return env
+
+
+class BotProcess:
+    """`python -m bot` over the same fakes and database as the in-process bot; `kill()` is a
+    SIGKILL: nothing is flushed, closed or said."""
+
+    def __init__(self, settings: Settings, telegram: FakeTelegram, *, log: Path) -> None:
+        self.settings = settings
+        self.telegram = telegram
+        self.log = log  #: the child's stderr, appended to by every life
+        self.lives = 0
+        self._process: asyncio.subprocess.Process | None = None
+        self._stderr: IO[bytes] | None = None
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start a life and return once it polls Telegram."""
+        inherited = {key: value for key, value in os.environ.items()
+                     if not key.startswith(("FLOW_", "TELEGRAM_", "GEMINI_", "BOT_", "USEAPI_"))}
+        env = {**inherited, **settings_env(self.settings), "PYTHONPATH": str(ROOT)}
+        polls = len(self.telegram.calls("getUpdates"))
+        self._stderr = self.log.open("ab")
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=self.settings.database_path.parent, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=self._stderr)
+        self.lives += 1
+        process = self._process
+
+        def polling() -> bool:
+            if process.returncode is not None:
+                raise AssertionError(f"the bot exited ({process.returncode}); see {self.log}")
+            return len(self.telegram.calls("getUpdates")) > polls
+
+        await self.telegram.wait_for(polling, timeout=timeout)
+
+    async def kill(self) -> None:
+        """SIGKILL, at whatever the bot was doing."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.send_signal(signal.SIGKILL)
+            await self._process.wait()
+        self._process = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+async def stored_jobs(settings: Settings) -> list[Job]:
+    """Every job in the bot's database, oldest first, read beside a running (or dead) bot."""
+    db = await connect(settings.database_path)
+    try:
+        async with db.execute("SELECT id FROM jobs ORDER BY id") as cursor:
+            ids = [int(row[0]) for row in await cursor.fetchall()]
+        store = JobStore(db)
+        return [await store.get(job_id) for job_id in ids]
+    finally:
+        await db.close()
