@@ -155,6 +155,14 @@ class BotProcess:
 
         await self.telegram.wait_for(polling, timeout=timeout)
 
+    async def terminate(self, timeout: float = 20.0) -> int:
+        """SIGTERM (a graceful stop); return the exit code."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self._process.wait(), timeout)
+        await self.kill()  # closes the log
+        return code
+
     async def kill(self) -> None:
         """SIGKILL, at whatever the bot was doing."""
         if self._process is not None and self._process.returncode is None:

@@ -127,6 +127,17 @@ async def test_a_delivery_cut_off_by_a_kill_is_sent_again_once_and_says_so(
     assert creations(sim, "a lighthouse at dusk") == 1
 
 
+async def test_sigterm_stops_python_m_bot_cleanly(
+        tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram) -> None:
+    child = BotProcess(make_settings(tmp_path, sim, telegram), telegram, log=tmp_path / "bot.log")
+    await child.start()
+    telegram.send_text(USER, "/help")
+    await telegram.wait_for(lambda: telegram.bot_messages(USER), timeout=10)
+    assert await child.terminate() == 0
+    log = child.log.read_text()
+    assert "Application.stop() complete" in log and " ERROR " not in log
+
+
 def _videos(telegram: FakeTelegram) -> list[dict[str, Any]]:
     return [m for m in telegram.bot_messages(USER) if "video" in m]
 
