@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.jobs.model import JobKind, NewJob
+from bot.sim.media import make_png
 from bot.sim.telegram import FakeTelegram
 from bot.telegram.inbox import POLLING_GLITCH, InboxPoller
 from storage.crypto import SecretBox
@@ -55,6 +56,7 @@ class Rig:
     jobs: JobStore
     handled: list[int] = field(default_factory=list)  #: update ids, in the order handled
     gate: asyncio.Event | None = None  #: when set, the handler waits for it
+    gated: set[int] | None = None  #: ... for these update ids only (None: all)
     pollers: list[tuple[Application, InboxPoller]] = field(  # type: ignore[type-arg]
         default_factory=list)
 
@@ -76,7 +78,7 @@ class Rig:
         await application.shutdown()
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if self.gate is not None:
+        if self.gate is not None and (self.gated is None or update.update_id in self.gated):
             await self.gate.wait()
         self.handled.append(update.update_id)
 
@@ -184,3 +186,32 @@ async def test_an_update_is_sealed_at_rest_and_dropped_once_handled(
     await until(lambda: rig.handled == [1], what="the update handled")
     async with rig.db.execute("SELECT payload FROM inbox") as cursor:
         assert [tuple(row) for row in await cursor.fetchall()] == [(None,)]
+
+
+async def test_the_parts_of_an_album_are_marked_handled_and_replayed_together(rig: Rig) -> None:
+    # Only the last part's handler makes the album's job: here it is cut off by the stop.
+    rig.gate, rig.gated = asyncio.Event(), {2}
+    await rig.start()
+    rig.fake.send_album(USER, [make_png("first"), make_png("last")], caption="/animate")
+    await until(lambda: rig.handled == [1], what="the first part handled")
+    await rig.stop(grace=0.05)
+    assert await rig.pending() == [1, 2]  # the first part waits for the last one
+
+    rig.gate = None
+    await rig.start()
+    await until(lambda: sorted(rig.handled) == [1, 1, 2], what="the album handled again")
+    assert await rig.pending() == []
+
+
+def album_part(update_id: int) -> Received:
+    return Received(update_id, {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "chat": {"id": USER, "type": "private"},
+        "media_group_id": "album-1", "photo": []}})
+
+
+async def test_an_album_with_its_job_stored_is_not_replayed_at_all(rig: Rig) -> None:
+    await rig.inbox.receive([album_part(5), album_part(6)])
+    await rig.jobs.add(NewJob(USER, USER, JobKind.ANIMATE, "from the album", update_id=6))
+    await rig.start()
+    await asyncio.sleep(0.05)
+    assert rig.handled == [] and await rig.pending() == []

@@ -8,6 +8,11 @@ kill in between lost the request without a trace. Here the next `getUpdates` is 
 batch is committed, and an update is marked handled once `Application.process_update` is done with
 it. Replaying is idempotent: an update whose job is stored already (jobs keep their `update_id`)
 is not handled again.
+
+An album comes as one update per picture, and only the handler of its last part makes the job
+(`bot.telegram.albums`): its parts are marked handled together, once none is being handled any
+more, and replayed together, or not at all when one of them has its job. Otherwise a crash before
+the job could replay the last part alone, and make a job of a piece of the album.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.error import RetryAfter
@@ -29,6 +35,13 @@ from storage.jobs import JobStore
 logger = logging.getLogger(__name__)
 POLLING_GLITCH = "Exception happened while polling for updates."
 KEEP_HANDLED = 2 * 86400.0  #: Telegram re-sends an unconfirmed update for 24 hours at most
+AlbumKey = tuple[int, str]  #: (chat id, media_group_id)
+
+
+@dataclass
+class _Album:
+    handling: set[int] = field(default_factory=set)  #: update ids whose handler runs
+    done: list[int] = field(default_factory=list)  #: update ids handled, not yet marked
 
 
 class InboxPoller:
@@ -46,6 +59,7 @@ class InboxPoller:
         self._jitter = jitter
         self._poller: asyncio.Task[None] | None = None
         self._handling: set[asyncio.Task[None]] = set()
+        self._albums: dict[AlbumKey, _Album] = {}
 
     async def start(self, *, long_poll: int = 10) -> int:
         """Replay every stored update not handled yet, then long-poll (`long_poll` seconds a
@@ -53,16 +67,20 @@ class InboxPoller:
         await self._application.bot.delete_webhook()  # getUpdates is refused while one is set
         await self._inbox.prune(older_than=KEEP_HANDLED)
         replayed = 0
-        for received in await self._inbox.pending():
-            job = await self._jobs.find_by_update(received.update_id)
-            if job is not None:
-                logger.info("update %d: its job %d is stored already", received.update_id, job.id)
-                await self._inbox.handled(received.update_id)
+        for updates in _together(await self._inbox.pending(), self._application):
+            jobs = [job for update in updates
+                    if (job := await self._jobs.find_by_update(update.update_id)) is not None]
+            if jobs:
+                logger.info("update %d: its job %d is stored already", jobs[0].update_id,
+                            jobs[0].id)
+                for update in updates:
+                    await self._inbox.handled(update.update_id)
                 continue
-            logger.info("update %d: not handled before the stop; handling it now",
-                        received.update_id)
-            self._dispatch(received)
-            replayed += 1
+            for update in updates:
+                logger.info("update %d: not handled before the stop; handling it now",
+                            update.update_id)
+                self._dispatch(update)
+            replayed += len(updates)
         self._poller = asyncio.create_task(self._poll(long_poll), name="inbox:poll")
         return replayed
 
@@ -100,8 +118,10 @@ class InboxPoller:
                 [Received(update.update_id, update.to_dict()) for update in updates])
             # Only now may the next call confirm them: they are committed.
             offset = updates[-1].update_id + 1
-            for received in fresh:
-                self._dispatch(received)
+            known = {received.update_id for received in fresh}
+            for update in updates:
+                if update.update_id in known:
+                    self._dispatch(update)
 
     def _pause(self, exc: Exception, failures: int) -> float:
         if isinstance(exc, RetryAfter):
@@ -114,8 +134,10 @@ class InboxPoller:
         return self._jitter() * backoff_ceiling(failures, base=self._retry_delay,
                                                 cap=self._max_retry_delay)
 
-    def _dispatch(self, received: Received) -> None:
-        update = Update.de_json(received.payload, self._application.bot)
+    def _dispatch(self, update: Update) -> None:
+        album = _album_of(update)
+        if album is not None:
+            self._albums.setdefault(album, _Album()).handling.add(update.update_id)
         task = asyncio.create_task(self._handle(update), name=f"update:{update.update_id}")
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
@@ -129,4 +151,33 @@ class InboxPoller:
                 update, application.process_update(update))
         except Exception:
             logger.exception("update %d: processing failed", update.update_id)
-        await self._inbox.handled(update.update_id)
+        key = _album_of(update)
+        album = self._albums.get(key) if key is not None else None
+        if album is None:
+            await self._inbox.handled(update.update_id)
+            return
+        album.handling.discard(update.update_id)
+        album.done.append(update.update_id)
+        if album.handling:
+            return  # the album's job comes from a part still being handled
+        assert key is not None
+        del self._albums[key]
+        for update_id in album.done:
+            await self._inbox.handled(update_id)
+
+
+def _album_of(update: Update) -> AlbumKey | None:
+    message = update.effective_message
+    if message is None or message.media_group_id is None:
+        return None
+    return message.chat_id, message.media_group_id
+
+
+def _together(pending: list[Received],
+              application: Application) -> list[list[Update]]:  # type: ignore[type-arg]
+    """Stored updates as PTB objects, the parts of an album in one list, in order."""
+    groups: dict[AlbumKey | int, list[Update]] = {}
+    for received in pending:
+        update = Update.de_json(received.payload, application.bot)
+        groups.setdefault(_album_of(update) or update.update_id, []).append(update)
+    return list(groups.values())
