@@ -172,8 +172,8 @@ def run_bot(settings: Settings) -> int:
         return 2
     _warn_missing_credentials(settings)
     application = build_application(settings)
-    # PTB logs the failed start with its traceback before raising it; the sentences below say it
-    # better (DEBUG keeps PTB's record).
+    # A failed start is said in one sentence below; PTB's own records of it (with their
+    # tracebacks) and ours are for DEBUG only.
     ptb = logging.getLogger("telegram.ext")
     quiet = _StartFailureFilter()
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -181,10 +181,12 @@ def run_bot(settings: Settings) -> int:
     try:
         asyncio.run(_serve(application))
     except InvalidToken:
+        logger.debug("Telegram's answer to the start-up", exc_info=True)
         shape = "" if _BOT_TOKEN.fullmatch(token) else texts.cli("run_token_shape")
         logger.error(texts.cli("run_token_refused", url=settings.telegram_api_url, shape=shape))
         return 1
     except NetworkError as exc:
+        logger.debug("Telegram's answer to the start-up", exc_info=True)
         logger.error(texts.cli("run_unreachable", url=settings.telegram_api_url,
                                reason=str(exc) or type(exc).__name__))
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,16 @@ from tests.conftest import USER
 from tests.doubles import until
 
 SECRET = "ya29.inbox-test-secret-bearer-9876"
+
+
+def confirmed(fake: FakeTelegram, update_id: int) -> bool:
+    """Telegram was told the update arrived (a getUpdates with a higher offset)."""
+    return any(int(call.get("offset") or 0) > update_id for call in fake.calls("getUpdates"))
+
+
+async def eventually(predicate: Callable[[], bool | Awaitable[bool]], *, what: str) -> None:
+    """`until`, with room for a loaded machine (the suite runs on four workers)."""
+    await until(predicate, timeout=10.0, what=what)
 
 
 class ConfirmationWatch(InboxStore):
@@ -105,13 +115,12 @@ async def test_an_update_is_committed_before_telegram_is_told_it_arrived(rig: Ri
     await rig.start()
     rig.fake.send_text(USER, "first")
     rig.fake.send_text(USER, "second")
-    await until(lambda: len(rig.handled) == 2, what="both updates handled")
+    await eventually(lambda: len(rig.handled) == 2, what="both updates handled")
     assert sorted(rig.handled) == [1, 2]
     committed = rig.inbox.confirmed_at_commit
     assert committed.keys() == {1, 2}
     assert all(sent <= update_id for update_id, sent in committed.items()), committed
-    await until(lambda: any(int(c.get("offset") or 0) > 2 for c in rig.fake.calls("getUpdates")),
-                what="the next getUpdates confirming them")
+    await eventually(lambda: confirmed(rig.fake, 2), what="the next getUpdates confirming them")
     assert await rig.pending() == []
 
 
@@ -120,14 +129,13 @@ async def test_a_stop_that_cuts_a_handler_off_leaves_its_update_for_the_next_sta
     rig.gate = asyncio.Event()  # the handler never ends before the stop
     await rig.start()
     rig.fake.send_text(USER, "/video cut off")
-    await until(lambda: any(int(c.get("offset") or 0) > 1 for c in rig.fake.calls("getUpdates")),
-                what="the update confirmed to Telegram")
+    await eventually(lambda: confirmed(rig.fake, 1), what="the update confirmed to Telegram")
     await rig.stop(grace=0.05)
     assert rig.handled == [] and await rig.pending() == [1]
 
     rig.gate = None
     await rig.start()  # Telegram will not send it again: the inbox does
-    await until(lambda: rig.handled == [1], what="the update handled after the restart")
+    await eventually(lambda: rig.handled == [1], what="the update handled after the restart")
     assert await rig.pending() == []
     await asyncio.sleep(0.1)
     assert rig.handled == [1]
@@ -138,12 +146,12 @@ async def test_an_update_telegram_sends_again_is_not_handled_twice(rig: Rig) -> 
     unconfirmed = rig.fake.hold("getUpdates", when=lambda p: int(p.get("offset") or 0) > 1)
     await rig.start()
     rig.fake.send_text(USER, "/image once")
-    await until(lambda: rig.handled == [1], what="the update handled")
+    await eventually(lambda: rig.handled == [1], what="the update handled")
     await asyncio.wait_for(unconfirmed.reached.wait(), 2)
     await rig.stop()
 
     await rig.start()  # the first poll gets update 1 again
-    await until(lambda: len(rig.fake.calls("getUpdates")) >= 3, what="polling again")
+    await eventually(lambda: len(rig.fake.calls("getUpdates")) >= 3, what="polling again")
     await asyncio.sleep(0.1)
     assert rig.handled == [1]
 
@@ -164,7 +172,7 @@ async def test_a_polling_glitch_is_logged_and_polling_goes_on(
     with caplog.at_level(logging.ERROR):
         await rig.start()
         rig.fake.send_text(USER, "after the glitch")
-        await until(lambda: rig.handled == [1], what="the update handled")
+        await eventually(lambda: rig.handled == [1], what="the update handled")
     glitches = [r for r in caplog.records if r.getMessage() == POLLING_GLITCH]
     assert len(glitches) == 2 and glitches[0].exc_info is not None
 
@@ -174,7 +182,7 @@ async def test_an_update_is_sealed_at_rest_and_dropped_once_handled(
     rig.gate = asyncio.Event()
     await rig.start()
     rig.fake.send_text(USER, f"/token {SECRET}")
-    await until(rig.stored, what="the update stored")
+    await eventually(rig.stored, what="the update stored")
 
     def on_disk() -> bytes:
         return b"".join(path.read_bytes() for path in tmp_path.glob("bot.sqlite3*"))
@@ -183,7 +191,7 @@ async def test_an_update_is_sealed_at_rest_and_dropped_once_handled(
     stored: Any = (await rig.inbox.pending())[0].payload
     assert stored["message"]["text"] == f"/token {SECRET}"
     rig.gate.set()
-    await until(lambda: rig.handled == [1], what="the update handled")
+    await eventually(lambda: rig.handled == [1], what="the update handled")
     async with rig.db.execute("SELECT payload FROM inbox") as cursor:
         assert [tuple(row) for row in await cursor.fetchall()] == [(None,)]
 
@@ -193,13 +201,13 @@ async def test_the_parts_of_an_album_are_marked_handled_and_replayed_together(ri
     rig.gate, rig.gated = asyncio.Event(), {2}
     await rig.start()
     rig.fake.send_album(USER, [make_png("first"), make_png("last")], caption="/animate")
-    await until(lambda: rig.handled == [1], what="the first part handled")
+    await eventually(lambda: rig.handled == [1], what="the first part handled")
     await rig.stop(grace=0.05)
     assert await rig.pending() == [1, 2]  # the first part waits for the last one
 
     rig.gate = None
     await rig.start()
-    await until(lambda: sorted(rig.handled) == [1, 1, 2], what="the album handled again")
+    await eventually(lambda: sorted(rig.handled) == [1, 1, 2], what="the album handled again")
     assert await rig.pending() == []
 
 
