@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.jobs.model import Job, ProviderName
 from bot.jobs.provider import Provider
 from bot.jobs.retry import RetryPolicy
-from bot.providers import flow, gemini, useapi
+from bot.providers import flow, useapi
 from bot.providers.flow.accounts import Accounts
 
 
@@ -38,11 +38,17 @@ class Builder:
 PROVIDERS: dict[ProviderName, Builder] = {
     ProviderName.FLOW: Builder(lambda w, account: flow.build(
         w.settings, w.http, w.retry, w.accounts, account), per_account=True),
-    ProviderName.GEMINI: Builder(lambda w, _: gemini.build(w.settings, w.http, w.retry),
-                                 per_account=False),
+    ProviderName.GEMINI: Builder(lambda w, _: _gemini(w), per_account=False),
     ProviderName.USEAPI: Builder(lambda w, _: useapi.build(w.settings, w.http, w.retry),
                                  per_account=False),
 }
+
+
+def _gemini(wiring: Wiring) -> Provider:
+    # google-genai takes about 0.3 s to import: only a deploy (or a job) that uses it pays.
+    from bot.providers import gemini
+
+    return gemini.build(wiring.settings, wiring.http, wiring.retry)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
