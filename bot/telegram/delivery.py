@@ -119,12 +119,7 @@ class TelegramNotifier:
 
     async def deliver_link(self, job: Job, url: str) -> None:
         message = texts.text(job.language, "too_large", url=url)
-        try:
-            await self._bot.send_message(
-                job.chat_id, message, reply_to_message_id=job.reply_to_message_id,
-                allow_sending_without_reply=True, rate_limit_args=Priority.DELIVERY)
-        except (Forbidden, BadRequest) as exc:
-            raise DeliveryFailed(str(exc)) from exc
+        await self._reply_to(job, message, Priority.DELIVERY)
 
     async def _send_video(self, job: Job, path: Path) -> None:
         caption = _caption(job, texts.text(job.language, "video_caption", prompt=job.prompt))
@@ -174,10 +169,14 @@ class TelegramNotifier:
             except BadRequest as exc:
                 logger.info("job %d: progress message %d cannot take the final word (%s); "
                             "sending it anew", job.id, message_id, exc)
+        await self._reply_to(job, text, Priority.REPLY)
+
+    async def _reply_to(self, job: Job, text: str, priority: Priority) -> None:
+        """A message answering the job's command; a chat that will not take it fails delivery."""
         try:
             await self._bot.send_message(
                 job.chat_id, text, reply_to_message_id=job.reply_to_message_id,
-                allow_sending_without_reply=True, rate_limit_args=Priority.REPLY)
+                allow_sending_without_reply=True, rate_limit_args=priority)
         except (Forbidden, BadRequest) as exc:
             raise DeliveryFailed(str(exc)) from exc
 
