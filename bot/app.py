@@ -14,6 +14,7 @@ from telegram.ext import Application, ContextTypes
 from bot import texts
 from bot.config import Settings, is_placeholder, missing_credentials
 from bot.engine import Engine, open_engine
+from bot.health_canary import Canary, for_settings
 from bot.jobs.model import ProviderName
 from bot.jobs.notifier import Notifier
 from bot.providers.catalog import retired_settings
@@ -35,6 +36,7 @@ COMMANDS = (("image", "make an image"), ("animate", "reply to an image: make it 
             ("help", "what I can do"))
 POLL_TIMEOUT = 10  #: seconds a getUpdates long poll waits for news
 _INBOX = "inbox"
+_CANARY = "health_canary"
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
@@ -79,9 +81,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     application.bot_data["engine"] = engine
     access = AccessControl(settings=settings, store=engine.access)
     await access.load()
+    canary = application.bot_data[_CANARY] = for_settings(settings,
+                                                          tell=notifiers[0].tell_admins)
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
-        notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get))
+        notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get,
+        health_report=canary.report))
     # Updates may carry secrets: sealed with the key the engine just opened (or created).
     box = SecretBox.open(key=settings.bot_secret_key.get_secret_value()
                          if settings.bot_secret_key else None,
@@ -91,6 +96,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     resumed = await engine.runner.start()
     logger.info("bot started; %d unfinished jobs resumed", resumed)
     await _report_retired_models(settings, notifiers[0])
+    canary.start()  # doctor's checks now (in the background) and every HEALTH_CHECK_INTERVAL
     if not settings.allowed_user_ids and not settings.admin_user_ids:
         logger.warning("ALLOWED_USER_IDS and ADMIN_USER_IDS are empty: everyone is refused")
     await application.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
@@ -109,6 +115,9 @@ async def _post_stop(application: Application) -> None:  # type: ignore[type-arg
     down: last edits can go out."""
     services = installed_services(application.bot_data)
     engine: Engine | None = application.bot_data.pop("engine", None)
+    canary: Canary | None = application.bot_data.pop(_CANARY, None)
+    if canary is not None:
+        await canary.stop()
     if engine is not None:
         await engine.runner.stop()
     if services is not None:

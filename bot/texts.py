@@ -129,6 +129,13 @@ EN: dict[str, str] = {
     "option_unsupported": "This provider can't honour {options} for this kind of job; remove it "
                           "and send again.",
     "admins_only": "Only the bot's admins can do that.",
+    "health_title": "🩺 Health checks (the same as python -m bot doctor):",
+    "health_all_passed": "All {total} checks passed.",
+    "health_failures": "{failed} of {total} checks failed.",
+    "health_startup_failed": "⚠️ At start-up, {count} health check(s) failed:",
+    "health_down": "⚠️ {count} health check(s) just failed:",
+    "health_recovered": "✅ {count} health check(s) recovered:",
+    "health_unavailable": "The health checks are not available in this bot.",
     "secret_in_group": "🔒 Never post secrets in a group: I deleted that message. Send it to me in "
                        "a private chat.",
     "usage_token": "Send the Google token like this, in a private chat: /token ya29.…",
@@ -285,6 +292,13 @@ VI: dict[str, str] = {
     "option_unsupported": "Nhà cung cấp này không hỗ trợ {options} cho loại việc này; hãy bỏ "
                           "đi và gửi lại.",
     "admins_only": "Chỉ quản trị viên của bot mới làm được việc đó.",
+    "health_title": "🩺 Kiểm tra sức khoẻ (giống python -m bot doctor):",
+    "health_all_passed": "Cả {total} mục kiểm tra đều đạt.",
+    "health_failures": "{failed} trên {total} mục kiểm tra không đạt.",
+    "health_startup_failed": "⚠️ Khi khởi động, {count} mục kiểm tra sức khoẻ không đạt:",
+    "health_down": "⚠️ {count} mục kiểm tra sức khoẻ vừa không đạt:",
+    "health_recovered": "✅ {count} mục kiểm tra sức khoẻ đã ổn trở lại:",
+    "health_unavailable": "Bot này không có các mục kiểm tra sức khoẻ.",
     "secret_in_group": "🔒 Đừng bao giờ gửi thông tin bí mật trong nhóm: mình đã xoá tin nhắn "
                        "đó. Hãy gửi cho mình trong chat riêng.",
     "usage_token": "Gửi token Google như sau, trong chat riêng: /token ya29.…",

@@ -68,6 +68,7 @@ def make_settings(tmp_path: Path, sim: FlowSimulator, telegram: FakeTelegram,
         "retry_max_seconds": 5.0,
         "render_timeout": 30.0,
         "submit_timeout": 10.0,
+        "health_check_interval": 0.0,  # the canary's own tests turn it on
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -1,5 +1,5 @@
 """Accounts and access commands: /token /project /proxytoken /cookie /account /login /logout
-/allow /deny /users. Secrets are only taken in private chats, and the message holding one is
+/allow /deny /users /health. Secrets are only taken in private chats, and the message holding one is
 deleted at once."""
 
 from __future__ import annotations
@@ -213,6 +213,19 @@ async def users(update: Update, context: BotContext) -> None:
                 denied=_ids(denied))
 
 
+async def health(update: Update, context: BotContext) -> None:
+    """/health (admins): doctor's checks, run now, as a table."""
+    if await _not_admin(update, context):
+        return
+    report = context.services.health_report
+    if report is None:
+        await reply(update, "health_unavailable")
+        return
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(await report(lang(update)))
+
+
 async def _private_and_deleted(update: Update, message: Message, *, secret: bool) -> bool:
     """Secrets never stay in a chat: delete the message; refuse outside a private chat."""
     chat = update.effective_chat
@@ -250,4 +263,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         CommandHandler("allow", allow),
         CommandHandler("deny", deny),
         CommandHandler("users", users),
+        CommandHandler("health", health),
     ])

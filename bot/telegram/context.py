@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -37,6 +37,8 @@ class Services:
     provider_name: ProviderName
     #: a given provider of an account (a job stays on the provider it started on)
     provider_named: Callable[[ProviderName, str], Provider]
+    #: `/health`: a fresh run of doctor's checks as a table in the given language
+    health_report: Callable[[str], Awaitable[str]] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[Priority], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
