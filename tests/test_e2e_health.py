@@ -26,9 +26,7 @@ def runs(bot: BotHarness) -> int:
 async def wait_runs(bot: BotHarness, count: int) -> None:
     """Until the canary has run `count` more times, and what it says is sent."""
     target = runs(bot) + count
-    async with asyncio.timeout(10):
-        while runs(bot) < target:
-            await asyncio.sleep(0.02)
+    await bot.telegram.wait_for(lambda: runs(bot) >= target)
     await asyncio.sleep(TICK / 2)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from bot.health_canary import MESSAGE_LIMIT, Canary, table
 from bot.health_result import CheckResult, failed, passed
+from tests.doubles import until
 
 
 class FakeChecks:
@@ -65,8 +66,8 @@ async def test_flapping_reports_each_change_once_never_twice_in_a_row() -> None:
 
 async def test_a_check_left_out_keeps_its_state() -> None:
     """While the key is refused the models are not checked: no news of them until they are."""
-    checks = FakeChecks({"key": True, "model": False}, {"key": False}, {"key": True, "model": False},
-                        {"key": True, "model": True})
+    checks = FakeChecks({"key": True, "model": False}, {"key": False},
+                        {"key": True, "model": False}, {"key": True, "model": True})
     canary = Canary(checks, tell=Told(), interval=0)
     assert await ticks(canary, 4) == [(["model"], []), (["key"], []), ([], ["key"]),
                                       ([], ["model"])]
@@ -78,9 +79,7 @@ async def test_the_loop_tells_the_start_up_failures_then_only_the_changes() -> N
                         {"a": True, "b": False}, {"a": True, "b": False})
     canary = Canary(checks, tell=told, interval=0.01)
     canary.start()
-    async with asyncio.timeout(5):
-        while checks.runs < 8:
-            await asyncio.sleep(0.01)
+    await until(lambda: checks.runs >= 8, what="eight runs")
     await canary.stop()
     assert len(told.messages) == 3
     assert "At start-up, 1 health check(s) failed" in told.messages[0]
@@ -111,9 +110,7 @@ async def test_a_check_that_raises_does_not_end_the_loop() -> None:
     told = Told()
     canary = Canary(flaky, tell=told, interval=0.01)
     canary.start()
-    async with asyncio.timeout(5):
-        while runs < 4:
-            await asyncio.sleep(0.01)
+    await until(lambda: runs >= 4, what="four runs")
     await canary.stop()
     assert len(told.messages) == 1
 
@@ -134,9 +131,7 @@ async def test_a_long_notice_and_a_long_table_fit_one_message() -> None:
     told = Told()
     canary = Canary(FakeChecks(many), tell=told, interval=0.01)
     canary.start()
-    async with asyncio.timeout(5):
-        while not told.messages:
-            await asyncio.sleep(0.01)
+    await until(lambda: bool(told.messages), what="the start-up notice")
     await canary.stop()
     assert len(told.messages[0]) == MESSAGE_LIMIT and told.messages[0].endswith("…")
     assert len(await canary.report("en")) == MESSAGE_LIMIT
