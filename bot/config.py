@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=1.0, ge=0)
     token_renew_margin: float = Field(default=300.0, ge=0)
     album_wait: float = Field(default=0.8, gt=0)  #: seconds of quiet that end an album's photos
+    #: seconds between two looks at a disconnected account (useapi.net's 596) while jobs wait
+    #: on it; they resume once it is healthy. 0: never look (they resume at the next start)
+    health_check_interval: float = Field(default=600.0, ge=0)
 
     provider: ProviderName = ProviderName.FLOW
     #: a second provider for jobs the first refused before any charge (checked by `doctor`)
