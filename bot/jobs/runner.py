@@ -411,8 +411,7 @@ class JobRunner:
                                         word_owed=True)
 
     async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
-        if isinstance(exc, AccountDisconnected) and (job.state is not JobState.SUBMITTING
-                                                     or exc.refused_submission):
+        if isinstance(exc, AccountDisconnected):
             return await self._wait_for_account(job, exc)
         if isinstance(exc, AuthExpired):
             if await self._renewed(job, exc):
@@ -439,14 +438,14 @@ class JobRunner:
                                         word_owed=True, **_refused_changes(job, exc))
 
     async def _wait_for_account(self, job: Job, exc: AccountDisconnected) -> Job:
-        """Pause until the account is healthy again. Only a create the gateway refused forgets
-        its task (none was saved); a saved task is polled again, never submitted again."""
+        """Pause until the account is healthy again. A saved task is polled again, never
+        submitted again; a create the gateway refused (a 596 is a refusal: useapi.net answers
+        it before asking Google) saved none, so it goes again."""
         logger.warning("job %d: its account is disconnected in state %s; waiting", job.id,
                        job.state.value)
-        forget = {"task_id": None} if job.state is JobState.SUBMITTING else {}
         job = await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
                                        error_code=exc.code, error_detail=exc.detail,
-                                       word_owed=True, **forget)
+                                       word_owed=True)
         self._look_at_accounts()
         return job
 
