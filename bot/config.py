@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=1.0, ge=0)
     token_renew_margin: float = Field(default=300.0, ge=0)
     album_wait: float = Field(default=0.8, gt=0)  #: seconds of quiet that end an album's photos
-    #: seconds between two runs of the health canary (doctor's checks); 0 = off
-    health_check_interval: float = Field(default=600, ge=0)
+    #: seconds between two runs of the health canary (doctor's checks), and between two looks at
+    #: a disconnected useapi account while jobs wait on it; 0 = off (they resume at the next start)
+    health_check_interval: float = Field(default=600.0, ge=0)
 
     provider: ProviderName = ProviderName.FLOW
     #: a second provider for jobs the first refused before any charge (checked by `doctor`)

@@ -69,7 +69,8 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Eng
         files_dir=settings.files_dir, poll_interval=settings.flow_poll_interval,
         max_jobs_per_user=settings.max_jobs_per_user, submit_timeout=settings.submit_timeout,
         render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
-        progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval))
+        progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval),
+        health_check_interval=settings.health_check_interval)
     runner = JobRunner(store=jobs, provider_for=providers.for_job,
                        poller=poller, notifier=make_notifier(jobs, images), config=config)
     return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)

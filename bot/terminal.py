@@ -227,7 +227,9 @@ class TerminalNotifier:
             raise DeliveryFailed(texts.cli("saved_failed", path=target,
                                            reason=exc.strerror or exc)) from exc
         self.delivered[job.id] = target
-        self.line.say(f"job {job.id} {job.kind.value}: saved {target} ({_elapsed(job)})")
+        left = texts.cli("credits_left", credits=texts.number("en", job.remaining_credits)) \
+            if job.remaining_credits is not None else ""
+        self.line.say(f"job {job.id} {job.kind.value}: saved {target} ({_elapsed(job)}{left})")
 
     async def deliver_link(self, job: Job, url: str) -> None:
         self.links[job.id] = url
@@ -244,9 +246,15 @@ class TerminalNotifier:
         self.line.say(f"job {job.id} {job.kind.value} failed: {sentence}")
 
     async def waiting_for_token(self, job: Job) -> None:
+        if job.error_code == ErrorCode.ACCOUNT_DISCONNECTED:
+            self.line.say(texts.cli("account_disconnected", id=job.id))
+            return
         key = "auth_gemini" if job.provider == ProviderName.GEMINI else "auth_flow"
         detail = (job.error_detail or "401").strip().rstrip(".")
         self.line.say(texts.cli(key, id=job.id, detail=detail))
+
+    async def account_back(self, job: Job) -> None:
+        self.line.say(texts.cli("account_back", id=job.id))
 
 
 def _elapsed(job: Job) -> str:

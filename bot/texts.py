@@ -64,8 +64,12 @@ EN: dict[str, str] = {
     "phase_rendering": "🎬 Job #{id} ({kind}): rendering… {elapsed}",
     "phase_uploading": "📦 Job #{id} ({kind}): uploading…",
     "phase_done": "✅ Job #{id} ({kind}) done in {elapsed}.",
+    "phase_done_credits": "✅ Job #{id} ({kind}) done in {elapsed} · {credits} credits left.",
     "phase_failed": "❌ Job #{id} ({kind}) failed. {reason}",
     "phase_waiting": "🔑 Job #{id} ({kind}) is paused: {reason}",
+    "phase_waiting_account": "🔌 Job #{id} ({kind}) is paused: the Google account the bot uses "
+                             "must be reconnected on useapi.net. Your job is saved and continues "
+                             "by itself then.",
     "video_caption": "🎬 {prompt}",
     "too_large": "🎬 Your video is larger than Telegram lets a bot upload. Download it here (the "
                  "link expires soon): {url}",
@@ -174,6 +178,11 @@ EN: dict[str, str] = {
     "denied_done": "User {user_id} may no longer use the bot.",
     "users_list": "Admins: {admins}\nAllowed: {allowed}\nDenied: {denied}",
     "daily_limit": "You have reached today's limit of {limit} videos. It resets at midnight UTC.",
+    "account_alert": "🔌 The Google account behind useapi.net lost its session ({detail}) and "
+                     "jobs are waiting. Reconnect it on useapi.net; the waiting jobs resume by "
+                     "themselves once it is healthy again.",
+    "account_useapi": "Account: the Google account on useapi.net\nHealth: {health}\nCredits: "
+                      "{credits} (tier {tier})\nJobs running on it: {jobs}",
     "token_alert": "🔑 The Google token of account {account} has expired and jobs are waiting. "
                    "Send /token ya29.… (or /cookie …) to me in a private chat.",
     "error_account_disconnected": "the Google account the bot uses through useapi.net is "
@@ -226,8 +235,12 @@ VI: dict[str, str] = {
     "phase_rendering": "🎬 Việc #{id} ({kind}): đang tạo… {elapsed}",
     "phase_uploading": "📦 Việc #{id} ({kind}): đang tải lên…",
     "phase_done": "✅ Việc #{id} ({kind}) xong sau {elapsed}.",
+    "phase_done_credits": "✅ Việc #{id} ({kind}) xong sau {elapsed} · còn {credits} tín dụng.",
     "phase_failed": "❌ Việc #{id} ({kind}) thất bại. {reason}",
     "phase_waiting": "🔑 Việc #{id} ({kind}) tạm dừng: {reason}",
+    "phase_waiting_account": "🔌 Việc #{id} ({kind}) tạm dừng: tài khoản Google mà bot dùng cần "
+                             "được kết nối lại trên useapi.net. Việc của bạn đã được lưu và sẽ tự "
+                             "tiếp tục khi đó.",
     "video_caption": "🎬 {prompt}",
     "too_large": "🎬 Video của bạn lớn hơn mức Telegram cho phép bot tải lên. Tải về tại đây "
                  "(liên kết sắp hết hạn): {url}",
@@ -339,6 +352,11 @@ VI: dict[str, str] = {
     "denied_done": "Người dùng {user_id} không còn được dùng bot.",
     "users_list": "Quản trị: {admins}\nĐược phép: {allowed}\nBị chặn: {denied}",
     "daily_limit": "Bạn đã đạt giới hạn {limit} video hôm nay. Giới hạn đặt lại lúc nửa đêm UTC.",
+    "account_alert": "🔌 Tài khoản Google đằng sau useapi.net đã mất phiên đăng nhập ({detail}) "
+                     "và các việc đang chờ. Hãy kết nối lại nó trên useapi.net; các việc đang chờ "
+                     "sẽ tự tiếp tục khi nó hoạt động lại.",
+    "account_useapi": "Tài khoản: tài khoản Google trên useapi.net\nTình trạng: {health}\nTín "
+                      "dụng: {credits} (gói {tier})\nViệc đang chạy: {jobs}",
     "token_alert": "🔑 Token Google của tài khoản {account} đã hết hạn và các việc đang chờ. Hãy "
                    "gửi /token ya29.… (hoặc /cookie …) cho mình trong chat riêng.",
     "error_account_disconnected": "tài khoản Google mà bot dùng qua useapi.net đã mất kết nối "
@@ -401,6 +419,12 @@ def _retired_sentence(lang: str, detail: str | None) -> str | None:
     return text(lang, "model_retired_gone", **values)
 
 
+def number(lang: str, value: int) -> str:
+    """`1,234` in English, `1.234` in Vietnamese."""
+    grouped = f"{value:,}"
+    return grouped.replace(",", ".") if lang == "vi" else grouped
+
+
 def duration(seconds: float) -> str:
     """`42s`, `3m 05s`, `2h 10m`, `3d`."""
     seconds = max(0, int(seconds))
@@ -460,6 +484,11 @@ CLI: dict[str, str] = {
     "auth_gemini": "job {id} stopped: Google refused GEMINI_API_KEY ({detail}); check the key at "
                    "https://aistudio.google.com/apikey.",
     "check_upstream": "Check the network and {upstream}.",
+    "account_disconnected": "job {id} is paused: the Google account on useapi.net lost its "
+                            "session (596); reconnect it there, and the job continues by itself "
+                            "once the account is healthy again.",
+    "account_back": "job {id}: the account is healthy again; carrying on.",
+    "credits_left": " · {credits} credits left",
     "saved_failed": "could not write {path} ({reason}).",
     "stop_nothing_sent": "Interrupted before anything was sent, so nothing is billed.",
     "stop_queued": "Interrupted: job {id} ({kind}) was not sent yet, so nothing is billed.",

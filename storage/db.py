@@ -106,6 +106,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbox_pending ON inbox (update_id) WHERE handled_at IS NULL;
     """,
+    # The account's credit balance the upstream reported with a finished render (useapi.net's
+    # `remainingCredits`), shown in the done message.
+    """
+    ALTER TABLE jobs ADD COLUMN remaining_credits INTEGER;
+    """,
 )
 
 

@@ -203,6 +203,9 @@ class RecordingNotifier:
     async def waiting_for_token(self, job: Job) -> None:
         await self._word("waiting_for_token", job)
 
+    async def account_back(self, job: Job) -> None:
+        self._record("account_back", job, job.state.value)
+
     def said(self, name: str, job_id: int) -> int:
         """How many times the word `name` about this job was confirmed."""
         return sum(1 for e in self.words_said if e.name == name and e.job_id == job_id)

@@ -15,10 +15,11 @@ import pytest
 from bot.jobs.model import JobState
 from bot.sim.media import make_png
 from bot.sim.useapi_state import DEFAULT_EMAIL
-from tests.conftest import USEAPI_TOKEN, USER, StartBot
+from tests.conftest import ADMIN, OTHER_USER, USEAPI_TOKEN, USER, StartBot
 from tests.harness import BotHarness
 
 VIDEOS = "/v1/google-flow/videos"
+JOBS = "/v1/google-flow/jobs/"
 
 
 def _decodes(data: bytes) -> bool:
@@ -148,14 +149,83 @@ async def test_a_wrong_token_makes_jobs_wait(start_bot: StartBot) -> None:
     assert all(USEAPI_TOKEN not in text for text in bot.texts(USER))
 
 
-async def test_a_broken_google_session_asks_the_operator_to_reconnect(
-        start_bot: StartBot) -> None:
-    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL)
+RECONNECT = "must be reconnected on useapi.net"
+ALERT = "lost its session"
+
+
+async def _said(bot: BotHarness, chat_id: int, text: str) -> str:
+    """What the bot answered `text` in that chat."""
+    before = len(bot.telegram.bot_messages(chat_id))
+    bot.telegram.send_text(chat_id, text)
+    await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(chat_id)) > before)
+    return str(bot.telegram.bot_messages(chat_id)[-1]["text"])
+
+
+def _mentions(bot: BotHarness, chat_id: int, needle: str) -> int:
+    """Messages of the chat (any of their versions) that said `needle`."""
+    return sum(1 for m in bot.telegram.bot_messages(chat_id)
+               if any(needle in t for t in [m.get("text") or "", *m.get("_edits", [])]))
+
+
+async def test_a_596_on_a_poll_waits_then_resumes_by_itself(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL,
+                          health_check_interval=0.2)
+    await _said(bot, ADMIN, "/start")  # a bot may only write to people who wrote to it
+    bot.sim.config.latency = 1.0
+    bot.telegram.send_text(USER, "/video a dog across an outage")
+    job = await bot.wait_job(USER, lambda j: j.state is JobState.RENDERING)
+    bot.sim.useapi.disconnect()
+    bot.sim.inject(JOBS, 596)
+    waiting = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
+    assert waiting.error_code == "account_disconnected" and waiting.task_id == job.task_id
+    assert "continues by itself" in await bot.wait_text(USER, RECONNECT)
+    await bot.wait_text(ADMIN, ALERT)
+    await bot.telegram.wait_for(lambda: bot.sim.count(f"/accounts/{DEFAULT_EMAIL}") >= 2)
+    assert (await bot.jobs_of(USER))[-1].state is JobState.WAITING_FOR_TOKEN
+    bot.sim.useapi.reconnect()
+    await bot.wait_videos(USER)
+    done = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    assert done.remaining_credits == bot.sim.useapi.accounts[DEFAULT_EMAIL].credits
+    assert bot.sim.count(VIDEOS, "POST") == 1
+    assert _mentions(bot, USER, RECONNECT) == 1 and _mentions(bot, ADMIN, ALERT) == 1
+    await bot.wait_text(USER, "credits left")
+
+
+async def test_a_596_at_create_waits_then_sends_it_again(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL,
+                          health_check_interval=0.2)
+    await _said(bot, ADMIN, "/start")
     bot.sim.useapi.disconnect()
     bot.telegram.send_text(USER, "/video a dog")
-    job = await bot.wait_job(USER, lambda j: j.state is JobState.FAILED)
-    assert job.error_code == "account_disconnected"
-    assert "reconnect it on useapi.net" in await bot.wait_text(USER, "failed.")
+    first = await bot.wait_job(USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
+    bot.telegram.send_text(OTHER_USER, "/video a cat")
+    await bot.wait_job(OTHER_USER, lambda j: j.state is JobState.WAITING_FOR_TOKEN)
+    await bot.wait_text(OTHER_USER, RECONNECT)
+    assert first.task_id is None and first.error_code == "account_disconnected"
+    assert "Health: Session expired" in await _said(bot, ADMIN, "/account")
+    bot.sim.useapi.reconnect()
+    await bot.wait_videos(USER)
+    await bot.wait_videos(OTHER_USER)
+    creates = [e.status for e in bot.sim.log if e.path == VIDEOS]
+    assert sorted(creates) == [201, 201, 596, 596]
+    assert _mentions(bot, ADMIN, ALERT) == 1 and _mentions(bot, USER, RECONNECT) == 1
+
+
+async def test_the_done_message_shows_the_credits_left(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi")
+    bot.sim.useapi.accounts[DEFAULT_EMAIL].credits = 2000
+    bot.telegram.send_text(USER, "/video a dog")
+    done = await bot.wait_text(USER, "credits left")
+    left = bot.sim.useapi.accounts[DEFAULT_EMAIL].credits
+    assert "done in" in done and f"· {left:,} credits left" in done and left < 2000
+
+
+async def test_account_shows_health_credits_and_tier(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL)
+    bot.sim.useapi.accounts[DEFAULT_EMAIL].credits = 1234
+    for chat in (USER, ADMIN):
+        shown = await _said(bot, chat, "/account")
+        assert "Health: OK" in shown and "Credits: 1,234 (tier PAYGATE_TIER_TWO)" in shown
 
 
 async def test_a_plan_without_4_seconds_is_useapis_to_refuse(start_bot: StartBot) -> None:

@@ -496,6 +496,9 @@ class _Recorder:
     async def waiting_for_token(self, job: Job) -> None:
         self.failures.append(job)
 
+    async def account_back(self, job: Job) -> None:
+        return None
+
 
 def _runner(store: JobStore, gemini: Provider, notifier: _Recorder,
             tmp_path: Path) -> tuple[JobRunner, BatchPoller]:

@@ -151,3 +151,7 @@ def test_language_of_picks_a_language_we_speak(code: str | None, expected: str) 
 ])
 def test_duration_is_short_and_readable(seconds: float, expected: str) -> None:
     assert duration(seconds) == expected
+
+
+def test_numbers_are_grouped_the_way_each_language_writes_them() -> None:
+    assert (texts.number("en", 1234567), texts.number("vi", 1234567)) == ("1,234,567", "1.234.567")

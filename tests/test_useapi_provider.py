@@ -27,7 +27,9 @@ from bot.jobs.errors import (
 from bot.jobs.model import Aspect, ImageRole, JobKind, Options
 from bot.jobs.provider import GenerationRequest, RenderState
 from bot.jobs.retry import RetryPolicy
+from bot.providers.useapi import protocol
 from bot.providers.useapi.client import UseapiClient
+from bot.providers.useapi.errors import from_status
 from bot.providers.useapi.provider import UseapiProvider
 
 API = "https://api.useapi.test/v1/google-flow"
@@ -341,3 +343,13 @@ async def test_an_account_wide_or_unreadable_answer_stops_the_whole_tick(
     with pytest.raises(kind):
         await make().check([render(0), render(1)])
     assert len(upstream.sent("GET", f"/jobs/{JOBID}-1")) == 1  # one attempt per tick
+
+
+def test_an_accounts_health_credits_and_tier_are_read() -> None:
+    broken = protocol.parse_account({"health": "Session expired",
+                                     "credits": {"credits": 12, "userPaygateTier": "T2"}})
+    assert (broken.health, broken.healthy, broken.credits, broken.tier) == (
+        "Session expired", False, 12, "T2")
+    assert protocol.parse_account({"health": "OK"}).healthy is True
+    assert protocol.parse_account({}).healthy is None
+    assert from_status(596, {"error": "reconnect"}).refused_submission

@@ -43,7 +43,10 @@ class JobState(StrEnum):
     DELIVERED = "delivered"  #: the user has it
     FAILED = "failed"  #: ended with `error_code` / `error_detail`
     CANCELLED = "cancelled"  #: the owner cancelled it
-    WAITING_FOR_TOKEN = "waiting_for_token"  #: paused on a 401 until the token is renewed
+    #: paused until the operator fixes the account: a 401 (`error_code` auth_expired) until the
+    #: token is renewed, or a gateway's broken Google session (account_disconnected) until the
+    #: account is healthy again
+    WAITING_FOR_TOKEN = "waiting_for_token"
 
     @property
     def terminal(self) -> bool:
@@ -160,6 +163,8 @@ class Job:
     word_owed: bool = False
     #: how many times the result was handed to the front; above 1, the owner may have it already
     delivery_attempts: int = 0
+    #: the account's credits left, as the upstream reported them with the finished render
+    remaining_credits: int | None = None
 
     @property
     def makes_video(self) -> bool:

@@ -36,4 +36,9 @@ class Notifier(Protocol):
         """The job ended in FAILED; `job.error_code` and `job.error_detail` say why."""
 
     async def waiting_for_token(self, job: Job) -> None:
-        """The job is paused on an expired token (state WAITING_FOR_TOKEN)."""
+        """The job is paused (state WAITING_FOR_TOKEN) on an expired token, or on a
+        disconnected account (`job.error_code` says which)."""
+
+    async def account_back(self, job: Job) -> None:
+        """The account `job` waited on is healthy again and its jobs resume: a later outage
+        is news again."""

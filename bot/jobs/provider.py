@@ -67,6 +67,10 @@ class RenderStatus:
 class AccountStatus:
     credits: int | None = None
     tier: str | None = None
+    #: the upstream's word on the account's health ("OK", or what broke), when it tells
+    health: str | None = None
+    #: whether generations can run on it; None when the upstream does not tell
+    healthy: bool | None = None
 
 
 class Provider(Protocol):
@@ -102,4 +106,4 @@ class Provider(Protocol):
         """Try to get fresh credentials after a 401; True when there are new ones to try."""
 
     async def account_status(self) -> AccountStatus | None:
-        """Credits and tier of the account, when the upstream tells."""
+        """Credits, tier and health of the account, when the upstream tells."""

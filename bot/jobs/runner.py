@@ -10,6 +10,11 @@ and only once it confirms does a second write clear the flag. `start()` asks aga
 word still owed, so a crash between the two writes costs at most a repeated word, never silence.
 A delivery counts its attempts before each one: a result handed over again after a crash is
 marked as possibly already received.
+
+A job whose gateway account lost its Google session (`AccountDisconnected`) waits in
+WAITING_FOR_TOKEN with the code `account_disconnected`: while any does, the account's health is
+asked every `health_check_interval` seconds, and its jobs resume once it is healthy (a saved task
+is polled again, a create the gateway refused is sent again).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.jobs.errors import (
+    AccountDisconnected,
     AuthExpired,
     ErrorCode,
     GenerationFailed,
@@ -57,6 +63,8 @@ class RunnerConfig:
     progress_every: float = 3.0
     #: at stop, seconds a final word on its way gets to be confirmed (else it is said at start)
     word_grace: float = 2.0
+    #: seconds between two looks at a disconnected account while jobs wait on it; 0: never
+    health_check_interval: float = 600.0
 
 
 MAX_RENEWALS_PER_JOB = 2
@@ -82,6 +90,7 @@ class JobRunner:
         self._words: dict[int, asyncio.Task[None]] = {}  #: final words being said, by job id
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
+        self._watcher: asyncio.Task[None] | None = None  #: looks at disconnected accounts
 
     async def start(self) -> int:
         """Resume every unfinished job and tell every owner still owed a finished job's end;
@@ -126,10 +135,12 @@ class JobRunner:
         return await self._store.update(job, state=JobState.CANCELLED, finished_at=self._clock(),
                                         file_path=None, word_owed=False)
 
-    async def resume_waiting(self, account: str | None = None) -> int:
-        """Restart jobs paused on an expired token (all, or one account's)."""
+    async def resume_waiting(self, account: str | None = None, *,
+                             code: ErrorCode = ErrorCode.AUTH_EXPIRED) -> int:
+        """Restart jobs paused on an expired token, or on another `code` (all, or one
+        account's)."""
         waiting = [job for job in await self._store.unfinished()
-                   if job.state is JobState.WAITING_FOR_TOKEN
+                   if job.state is JobState.WAITING_FOR_TOKEN and _waits_on(job, code)
                    and (account is None or job.account == account) and job.id not in self._tasks]
         for job in waiting:
             self._spawn(job)
@@ -145,6 +156,8 @@ class JobRunner:
         """Stop driving jobs without touching their saved state (they resume on next start);
         submissions already in flight get `grace` seconds to save their answer, final words
         on their way `word_grace` seconds to be confirmed (else they stay owed)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -331,8 +344,14 @@ class JobRunner:
         finally:
             self._poller.unwatch(_poll_key(job), job.id)
         if status.state is RenderState.FAILED:
-            raise status.failure or GenerationFailed(status.error or "the generation failed")
+            failure = status.failure or GenerationFailed(status.error or "the generation failed")
+            if isinstance(failure, AccountDisconnected):
+                # The render itself ended failed: waiting would only read that record again.
+                return await self._fail(job, failure.code, failure.detail)
+            raise failure
         assert status.url is not None
+        if status.credits is not None:
+            job = await self._store.update(job, remaining_credits=status.credits)
         path = self._config.files_dir / f"job-{job.id}.mp4"
         try:
             await provider.download(status.url, path, max_bytes=self._config.max_upload_bytes)
@@ -392,6 +411,8 @@ class JobRunner:
                                         word_owed=True)
 
     async def _on_error(self, job: Job, exc: UpstreamError) -> Job:
+        if isinstance(exc, AccountDisconnected):
+            return await self._wait_for_account(job, exc)
         if isinstance(exc, AuthExpired):
             if await self._renewed(job, exc):
                 return await self._store.update(job, state=_resume_state(_forget_refused(job, exc)),
@@ -415,6 +436,50 @@ class JobRunner:
         return await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
                                         error_code=exc.code, error_detail=exc.detail,
                                         word_owed=True, **_refused_changes(job, exc))
+
+    async def _wait_for_account(self, job: Job, exc: AccountDisconnected) -> Job:
+        """Pause until the account is healthy again. A saved task is polled again, never
+        submitted again; a create the gateway refused (a 596 is a refusal: useapi.net answers
+        it before asking Google) saved none, so it goes again."""
+        logger.warning("job %d: its account is disconnected in state %s; waiting", job.id,
+                       job.state.value)
+        job = await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
+                                       error_code=exc.code, error_detail=exc.detail,
+                                       word_owed=True)
+        self._look_at_accounts()
+        return job
+
+    def _look_at_accounts(self) -> None:
+        if self._config.health_check_interval <= 0:
+            return
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch_accounts(), name="accounts")
+
+    async def _watch_accounts(self) -> None:
+        """While jobs wait on a disconnected account: every interval, ask each of their
+        providers whether its account is healthy again, and resume its jobs when it is."""
+        while True:
+            await asyncio.sleep(self._config.health_check_interval)
+            try:
+                waiting = [job for job in await self._store.unfinished()
+                           if job.state is JobState.WAITING_FOR_TOKEN and job.id not in self._tasks
+                           and _waits_on(job, ErrorCode.ACCOUNT_DISCONNECTED)]
+                if not waiting:
+                    return
+                for provider, jobs in _by_provider(waiting, self._provider_for):
+                    if await _healthy(provider, jobs[0]):
+                        await self._resume_account(jobs)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("looking at disconnected accounts failed; trying again later")
+
+    async def _resume_account(self, jobs: list[Job]) -> None:
+        await self._tell(self._notifier.account_back(jobs[0]), jobs[0])
+        for job in jobs:
+            if job.id not in self._tasks:
+                logger.info("job %d: its account is healthy again; resuming", job.id)
+                self._spawn(job)
 
     async def _fail(self, job: Job, code: ErrorCode, detail: str) -> Job:
         _remove(job.file_path)
@@ -453,6 +518,34 @@ def _refused_changes(job: Job, exc: AuthExpired) -> dict[str, object]:
 
 def _forget_refused(job: Job, exc: AuthExpired) -> Job:
     return job.replace(**_refused_changes(job, exc))
+
+
+def _waits_on(job: Job, code: ErrorCode) -> bool:
+    """Whether a waiting job waits on this: jobs of old (no code) waited on a token."""
+    return (job.error_code or ErrorCode.AUTH_EXPIRED) == code
+
+
+def _by_provider(jobs: list[Job], provider_for: ProviderFor) -> list[tuple[Provider, list[Job]]]:
+    """The jobs grouped by the provider (one upstream account) they run on."""
+    groups: dict[int, tuple[Provider, list[Job]]] = {}
+    for job in jobs:
+        provider = provider_for(job)
+        groups.setdefault(id(provider), (provider, []))[1].append(job)
+    return list(groups.values())
+
+
+async def _healthy(provider: Provider, job: Job) -> bool:
+    """Whether the account is usable again; an upstream that cannot say is tried again."""
+    try:
+        status = await provider.account_status()
+    except UpstreamError as exc:
+        logger.info("job %d: its account is still unusable (%s)", job.id, exc)
+        return False
+    healthy = status is None or status.healthy is not False
+    if not healthy:
+        logger.info("job %d: its account is still unhealthy (%s)", job.id,
+                    status.health if status else "?")
+    return healthy
 
 
 def _poll_key(job: Job) -> str:

@@ -107,7 +107,8 @@ class _File:
 
 class UseapiSim:
     """The API; `token` None accepts any non-empty token. Accounts start with one Ultra account
-    (`DEFAULT_EMAIL`); tests add more, break one (`disconnect`), or change credits."""
+    (`DEFAULT_EMAIL`); tests add more, break one (`disconnect`) and mend it (`reconnect`), or
+    change credits."""
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
@@ -131,6 +132,10 @@ class UseapiSim:
     def disconnect(self, email: str = DEFAULT_EMAIL) -> None:
         """The account's Google session breaks: its generations answer 596."""
         self.accounts[email].health = "Session expired: reconnect the account"
+
+    def reconnect(self, email: str = DEFAULT_EMAIL) -> None:
+        """The operator reconnected the account on useapi.net: its health is OK again."""
+        self.accounts[email].health = "OK"
 
     def make_pro(self, email: str = DEFAULT_EMAIL) -> None:
         self.accounts[email].tier = PRO

@@ -17,6 +17,8 @@ from telegram.ext import Application, CommandHandler
 
 from bot import texts
 from bot.jobs.errors import UpstreamError
+from bot.jobs.model import ProviderName
+from bot.jobs.provider import AccountStatus
 from bot.redact import mask, register_secret
 from bot.telegram.context import BotContext
 from bot.telegram.replies import lang, reply
@@ -83,6 +85,9 @@ async def account(update: Update, context: BotContext) -> None:
     services = context.services
     account_id = services.accounts.account_for(user.id)
     running = await services.jobs.count_active(account_id)
+    if services.provider_name is ProviderName.USEAPI:
+        await _useapi_account(update, context, account_id, running)
+        return
     if account_id == OPERATOR and not services.access.is_admin(user.id):
         await reply(update, "account_operator", jobs=running)
         return
@@ -96,6 +101,21 @@ async def account(update: Update, context: BotContext) -> None:
                 expires=_when(update, view.bearer_expires_at),
                 renewal=texts.text(lang(update), renewal), credits=credits, tier=tier,
                 jobs=running)
+
+
+async def _useapi_account(update: Update, context: BotContext, account_id: str,
+                          running: int) -> None:
+    """/account with PROVIDER=useapi: one Google account on useapi.net serves everyone, so
+    users and admins alike see its health, Flow credits and plan tier."""
+    try:
+        status = await context.services.provider_for_account(account_id).account_status()
+    except UpstreamError as exc:
+        logger.info("useapi.net account status unavailable: %s", exc)
+        status = AccountStatus(health=exc.detail)
+    status = status or AccountStatus()
+    credits = "?" if status.credits is None else texts.number(lang(update), status.credits)
+    await reply(update, "account_useapi", health=status.health or "?", credits=credits,
+                tier=status.tier or "?", jobs=running)
 
 
 async def _credits(context: BotContext, account_id: str) -> tuple[str, str]:

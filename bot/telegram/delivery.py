@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot import texts
+from bot.jobs.errors import ErrorCode
 from bot.jobs.model import Job, JobKind, Phase
 from bot.jobs.notifier import DeliveryFailed
 from bot.telegram.edits import EditCoalescer
@@ -78,10 +79,27 @@ class TelegramNotifier:
                                         kind=_kind(job), reason=reason))
 
     async def waiting_for_token(self, job: Job) -> None:
+        if job.error_code == ErrorCode.ACCOUNT_DISCONNECTED:
+            await self._say(job, texts.text(job.language, "phase_waiting_account", id=job.id,
+                                            kind=_kind(job)))
+            await self._alert_disconnected(job)
+            return
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)
         await self._say(job, texts.text(job.language, "phase_waiting", id=job.id,
                                         kind=_kind(job), reason=reason))
         await self._alert_once(job.account)
+
+    async def account_back(self, job: Job) -> None:
+        self._alerted.discard(_outage(job))
+
+    async def _alert_disconnected(self, job: Job) -> None:
+        """Only the operator can reconnect a gateway's account: the admins, once per outage."""
+        if _outage(job) in self._alerted:
+            return
+        self._alerted.add(_outage(job))
+        detail = (job.error_detail or "").strip().rstrip(".")
+        await self._send_each(sorted(self._admin_ids),
+                              texts.text("en", "account_alert", detail=detail))
 
     def token_renewed(self, account: str) -> None:
         """The account has a new token: a later expiry is news again."""
@@ -243,6 +261,11 @@ class TelegramNotifier:
         final.settle()
 
 
+def _outage(job: Job) -> str:
+    """The key of a disconnected gateway account's alert: the gateway is one account per deploy."""
+    return f"disconnected:{job.provider}"
+
+
 def _kind(job: Job) -> str:
     return texts.text(job.language, f"kind_{job.kind.value}")
 
@@ -261,7 +284,11 @@ def _progress_text(job: Job, phase: Phase) -> str:
         return texts.text(job.language, "phase_rendering", id=job.id, kind=_kind(job),
                           elapsed=texts.duration(time.time() - started))
     if phase is Phase.DONE:
+        elapsed = texts.duration((job.finished_at or time.time()) - job.created_at)
+        if job.remaining_credits is not None:
+            return texts.text(job.language, "phase_done_credits", id=job.id, kind=_kind(job),
+                              elapsed=elapsed,
+                              credits=texts.number(job.language, job.remaining_credits))
         return texts.text(job.language, "phase_done", id=job.id, kind=_kind(job),
-                          elapsed=texts.duration((job.finished_at or time.time())
-                                                 - job.created_at))
+                          elapsed=elapsed)
     return texts.text(job.language, f"phase_{phase.value}", id=job.id, kind=_kind(job))

@@ -143,8 +143,10 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
             return QuotaExhausted(f"the Google account's quota is used up: {text}", **common)
         return RateLimited(text, retry_after=delay, **common)
     if status == SESSION_BROKEN:
+        # useapi.net answers it for the account before asking Google anything: a create it
+        # answers so was not taken, and can go again once the account is reconnected.
         return AccountDisconnected(f"its Google session broke ({UPSTREAM} answered {status})",
-                                   **common)
+                                   **{**common, "refused_submission": True})
     if status >= 500:
         return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST,
                                    retry_after=delay, **common)

@@ -26,6 +26,8 @@ ASSETS = "/assets"
 JOBS = "/jobs/"
 #: The task id of an image whose answer named no job: the picture is kept in memory only.
 IMAGE_PREFIX = "image:"
+#: an account's `health` when its Google session works
+HEALTHY = "OK"
 
 #: Job statuses (GET /jobs/{jobid}): `created` → `started` → `completed` | `failed`.
 _ACTIVE = {"created": RenderState.PENDING, "started": RenderState.ACTIVE}
@@ -198,17 +200,21 @@ def healthy_accounts(body: Any) -> list[str]:
     if not isinstance(body, dict):
         raise BadResponse("the accounts answer is not a map of accounts")
     return sorted(email for email, account in body.items()
-                  if isinstance(account, dict) and account.get("health") == "OK")
+                  if isinstance(account, dict) and account.get("health") == HEALTHY)
 
 
 def parse_account(body: Any) -> AccountStatus:
-    """GET /accounts/{email}: `credits {credits, userPaygateTier}`."""
+    """GET /accounts/{email}: `health` ("OK" or what broke the Google session) and
+    `credits {credits, userPaygateTier}`."""
+    health = body.get("health") if isinstance(body, dict) else None
+    health = str(health) if isinstance(health, str) and health else None
+    healthy = None if health is None else health == HEALTHY
     credits = body.get("credits") if isinstance(body, dict) else None
     if not isinstance(credits, dict):
-        return AccountStatus()
+        return AccountStatus(health=health, healthy=healthy)
     amount, tier = credits.get("credits"), credits.get("userPaygateTier")
     return AccountStatus(credits=amount if isinstance(amount, int) else None,
-                         tier=str(tier) if tier else None)
+                         tier=str(tier) if tier else None, health=health, healthy=healthy)
 
 
 def _decode(encoded: str) -> bytes:

@@ -136,7 +136,12 @@ class UseapiProvider:
         return False
 
     async def account_status(self) -> AccountStatus | None:
-        email = self._email or await self._upload_account()
+        """`GET /accounts/{email}` of USEAPI_EMAIL (else of the account uploads go to): its
+        health, Flow credits and tier; unhealthy when useapi.net has no healthy account."""
+        try:
+            email = self._email or await self._upload_account()
+        except AccountDisconnected as exc:
+            return AccountStatus(health=exc.detail, healthy=False)
         return protocol.parse_account(await self._client.get(protocol.account_path(email)))
 
     # images
