@@ -8,6 +8,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -21,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.sim import telegram as telegram_fake
 from bot.sim.entities import parse_entities
 from bot.sim.telegram import FakeTelegram
 
@@ -327,8 +329,13 @@ async def test_wrong_token_and_unknown_method(fake: FakeTelegram, bot: Bot) -> N
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_flood_limits_answer_429() -> None:
+async def test_flood_limits_answer_429(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeTelegram(flood_limits=True)
+    # Time stands still for the fake's buckets, so a slow (loaded) machine cannot refill them
+    # between the sends this test counts on being refused.
+    frozen = time.monotonic()
+    monkeypatch.setattr(telegram_fake, "time", SimpleNamespace(monotonic=lambda: frozen,
+                                                               time=time.time))
     await fake.start()
     try:
         async with _bot(fake) as client:

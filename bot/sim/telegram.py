@@ -210,7 +210,7 @@ class _Bucket:
     rate: float
     burst: float
     tokens: float = field(init=False)
-    stamp: float = field(default_factory=time.monotonic)
+    stamp: float = field(default_factory=lambda: time.monotonic())  # the module clock, late-bound
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
