@@ -176,3 +176,17 @@ async def test_an_album_goes_to_omni_in_album_order(start_bot: StartBot, caption
     [interaction] = bot.sim.interactions()
     assert interaction.request.task == task
     assert interaction.images == tuple(photos)  # the exact bytes, in album order
+
+
+async def test_an_album_goes_to_useapi_as_start_and_end_image(start_bot: StartBot) -> None:
+    """Through useapi.net, each photo is uploaded as an asset first, then named in the video."""
+    bot = await start_bot(provider="useapi", album_wait=ALBUM_WAIT)
+    bot.telegram.send_album(USER, [FIRST, SECOND], caption="/animate morphs slowly")
+    await bot.wait_videos(USER)
+    await _only_job(bot, JobState.DELIVERED)
+    uploads = [e for e in bot.sim.log if "/v1/google-flow/assets" in e.path and e.method == "POST"]
+    [create] = [e.body for e in bot.sim.log
+                if e.path.endswith("/v1/google-flow/videos") and e.method == "POST"]
+    assert len(uploads) == 2
+    assert create["startImage"] and create["endImage"]
+    assert create["startImage"] != create["endImage"]
