@@ -72,5 +72,6 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Eng
         progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval),
         health_check_interval=settings.health_check_interval)
     runner = JobRunner(store=jobs, provider_for=providers.for_job,
-                       poller=poller, notifier=make_notifier(jobs, images), config=config)
+                       poller=poller, notifier=make_notifier(jobs, images), config=config,
+                       fallback=settings.fallback_provider)
     return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)

@@ -256,6 +256,12 @@ class TerminalNotifier:
     async def account_back(self, job: Job) -> None:
         self.line.say(texts.cli("account_back", id=job.id))
 
+    async def failed_over(self, job: Job, reason: ErrorCode) -> None:
+        self.line.say(texts.cli("failed_over", id=job.id,
+                                first=texts.provider_label("en", str(job.first_provider)),
+                                provider=texts.provider_label("en", str(job.provider)),
+                                reason=texts.refusal("en", str(reason))))
+
 
 def _elapsed(job: Job) -> str:
     """One timer per job, from the moment it was queued (it does not restart at rendering)."""

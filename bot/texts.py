@@ -77,6 +77,18 @@ EN: dict[str, str] = {
     "status_header": "Your last jobs:",
     "status_line": "#{id} {kind} · {state} · {age} ago — “{prompt}”",
     "status_reason": "   ↳ {reason}",
+    "status_failover": "   ↳ {first} → {provider}",
+    "failed_over": "↪️ {first} refused this ({reason}); trying {provider} instead.",
+    "provider_flow": "Flow",
+    "provider_gemini": "Google's API",
+    "provider_useapi": "useapi.net",
+    "refusal_auth_expired": "sign-in",
+    "refusal_captcha": "captcha",
+    "refusal_captcha_exhausted": "captcha",
+    "refusal_model_retired": "model retired",
+    "refusal_access_denied": "model not allowed",
+    "refusal_quota": "no credits",
+    "refusal_unavailable": "unreachable",
     "cancel_usage": "Which job? e.g. /cancel 12 (see /status for the numbers).",
     "cancel_not_found": "You have no job #{id}.",
     "cancel_finished": "Job #{id} has already ended ({state}).",
@@ -248,6 +260,18 @@ VI: dict[str, str] = {
     "status_header": "Các việc gần đây của bạn:",
     "status_line": "#{id} {kind} · {state} · {age} trước — “{prompt}”",
     "status_reason": "   ↳ {reason}",
+    "status_failover": "   ↳ {first} → {provider}",
+    "failed_over": "↪️ {first} đã từ chối việc này ({reason}); đang thử {provider}.",
+    "provider_flow": "Flow",
+    "provider_gemini": "API của Google",
+    "provider_useapi": "useapi.net",
+    "refusal_auth_expired": "đăng nhập",
+    "refusal_captcha": "captcha",
+    "refusal_captcha_exhausted": "captcha",
+    "refusal_model_retired": "mô hình đã ngừng",
+    "refusal_access_denied": "không được dùng mô hình",
+    "refusal_quota": "hết tín dụng",
+    "refusal_unavailable": "không kết nối được",
     "cancel_usage": "Việc nào? Ví dụ /cancel 12 (xem số trong /status).",
     "cancel_not_found": "Bạn không có việc #{id}.",
     "cancel_finished": "Việc #{id} đã kết thúc ({state}).",
@@ -419,6 +443,22 @@ def _retired_sentence(lang: str, detail: str | None) -> str | None:
     return text(lang, "model_retired_gone", **values)
 
 
+def failover_line(lang: str, first: str, provider: str, reason: str) -> str:
+    """The line a job's progress message shows once it moved to the fallback provider."""
+    return text(lang, "failed_over", first=provider_label(lang, first),
+                provider=provider_label(lang, provider), reason=refusal(lang, reason))
+
+
+def provider_label(lang: str, name: str) -> str:
+    key = f"provider_{name}"
+    return text(lang, key) if key in EN else name
+
+
+def refusal(lang: str, code: str) -> str:
+    key = f"refusal_{code}"
+    return text(lang, key) if key in EN else code
+
+
 def number(lang: str, value: int) -> str:
     """`1,234` in English, `1.234` in Vietnamese."""
     grouped = f"{value:,}"
@@ -488,6 +528,7 @@ CLI: dict[str, str] = {
                             "session (596); reconnect it there, and the job continues by itself "
                             "once the account is healthy again.",
     "account_back": "job {id}: the account is healthy again; carrying on.",
+    "failed_over": "job {id}: {first} refused it ({reason}); trying {provider} instead.",
     "credits_left": " · {credits} credits left",
     "saved_failed": "could not write {path} ({reason}).",
     "stop_nothing_sent": "Interrupted before anything was sent, so nothing is billed.",

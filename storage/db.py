@@ -111,6 +111,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN remaining_credits INTEGER;
     """,
+    # The provider a job began on, when it moved to FALLBACK_PROVIDER before any charge.
+    """
+    ALTER TABLE jobs ADD COLUMN first_provider TEXT;
+    """,
 )
 
 

@@ -24,7 +24,8 @@ from bot.jobs.model import (
 
 _JSON_FIELDS = frozenset({"render"})
 _ENUM_FIELDS = {"kind": JobKind, "aspect": Aspect, "state": JobState,
-                "provider": ProviderName, "image_role": ImageRole}
+                "provider": ProviderName, "image_role": ImageRole,
+                "first_provider": ProviderName}
 
 
 class JobStore:
@@ -139,7 +140,8 @@ def _to_column(name: str, value: Any) -> Any:
 def _to_job(row: aiosqlite.Row) -> Job:
     data = dict(row)
     for name, enum in _ENUM_FIELDS.items():
-        data[name] = enum(data[name])
+        if data[name] is not None:
+            data[name] = enum(data[name])
     for name in _JSON_FIELDS:
         if data[name] is not None:
             data[name] = json.loads(data[name])

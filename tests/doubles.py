@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.jobs.errors import AuthExpired, RequestRejected, ResultTooLarge
+from bot.jobs.errors import AuthExpired, ErrorCode, RequestRejected, ResultTooLarge
 from bot.jobs.model import ImageRole, Job, JobKind, JobState, NewJob, Phase, ProviderName
 from bot.jobs.notifier import DeliveryFailed
 from bot.jobs.provider import (
@@ -205,6 +205,9 @@ class RecordingNotifier:
 
     async def account_back(self, job: Job) -> None:
         self._record("account_back", job, job.state.value)
+
+    async def failed_over(self, job: Job, reason: ErrorCode) -> None:
+        self._record("failed_over", job, f"{job.first_provider}->{job.provider}:{reason}")
 
     def said(self, name: str, job_id: int) -> int:
         """How many times the word `name` about this job was confirmed."""

@@ -21,6 +21,7 @@ import pytest
 
 from bot.jobs.errors import (
     AuthExpired,
+    ErrorCode,
     GenerationFailed,
     QuotaExhausted,
     RateLimited,
@@ -497,6 +498,9 @@ class _Recorder:
         self.failures.append(job)
 
     async def account_back(self, job: Job) -> None:
+        return None
+
+    async def failed_over(self, job: Job, reason: ErrorCode) -> None:
         return None
 
 

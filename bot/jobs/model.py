@@ -165,6 +165,9 @@ class Job:
     delivery_attempts: int = 0
     #: the account's credits left, as the upstream reported them with the finished render
     remaining_credits: int | None = None
+    #: the provider the job began on, when it moved to the fallback (`provider`) after that one
+    #: refused it before anything could be charged; None: it never moved
+    first_provider: ProviderName | None = None
 
     @property
     def makes_video(self) -> bool:

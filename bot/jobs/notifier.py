@@ -39,6 +39,10 @@ class Notifier(Protocol):
         """The job is paused (state WAITING_FOR_TOKEN) on an expired token, or on a
         disconnected account (`job.error_code` says which)."""
 
+    async def failed_over(self, job: Job, reason: ErrorCode) -> None:
+        """`job.first_provider` refused the job (for `reason`) before any charge; it now runs on
+        `job.provider`. Cosmetic, like progress: one line on the progress message."""
+
     async def account_back(self, job: Job) -> None:
         """The account `job` waited on is healthy again and its jobs resume: a later outage
         is news again."""

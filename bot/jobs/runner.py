@@ -15,6 +15,13 @@ A job whose gateway account lost its Google session (`AccountDisconnected`) wait
 WAITING_FOR_TOKEN with the code `account_disconnected`: while any does, the account's health is
 asked every `health_check_interval` seconds, and its jobs resume once it is healthy (a saved task
 is polled again, a create the gateway refused is sent again).
+
+Failover: with a `fallback` provider, a job its own provider refused before anything could have
+been charged (no task id saved; a refusal of sign-in, captcha, model, access or credits, or an
+upstream not reached at all) moves to the fallback once, keeping its first provider in
+`first_provider`. Never after a possible charge: a saved task id, or an unclear failure, keeps it
+where it is. A picture the first provider holds goes along only as the user's own photo file
+(uploaded again); a picture only that provider has (one it made) keeps the job where it is.
 """
 
 from __future__ import annotations
@@ -30,18 +37,23 @@ from pathlib import Path
 from typing import Any
 
 from bot.jobs.errors import (
+    AccessDenied,
     AccountDisconnected,
     AuthExpired,
+    CaptchaExhausted,
+    CaptchaRejected,
     ErrorCode,
     GenerationFailed,
     Interrupted,
+    ModelRetired,
+    QuotaExhausted,
     ResultTooLarge,
     SubmissionUnclear,
     TimedOut,
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Phase
+from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Phase, ProviderName
 from bot.jobs.notifier import DeliveryFailed, Notifier
 from bot.jobs.poller import BatchPoller, Watch
 from bot.jobs.provider import Accepted, GenerationRequest, Provider, RenderState, RenderStatus
@@ -76,6 +88,7 @@ class JobRunner:
     def __init__(
         self, *, store: JobStore, provider_for: ProviderFor, poller: BatchPoller,
         notifier: Notifier, config: RunnerConfig, clock: Callable[[], float] = time.time,
+        fallback: ProviderName | None = None,
     ) -> None:
         self._store = store
         self._provider_for = provider_for
@@ -83,6 +96,7 @@ class JobRunner:
         self._notifier = notifier
         self._config = config
         self._clock = clock
+        self._fallback = fallback
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._renewals: dict[int, int] = {}
         self._in_flight: dict[int, asyncio.Future[Job]] = {}
@@ -268,7 +282,8 @@ class JobRunner:
             logger.info("job %d: uploaded the user's photo", job.id)
         for index, extra in enumerate(job.extra_images):
             if extra.source_path and not extra.media_id:
-                uploaded = ExtraImage(await _upload(provider, extra.source_path))
+                uploaded = ExtraImage(await _upload(provider, extra.source_path),
+                                      extra.source_path)
                 images = (*job.extra_images[:index], uploaded, *job.extra_images[index + 1:])
                 job = await self._store.update(job, extra_images=images)
                 logger.info("job %d: uploaded the user's photo %d", job.id, index + 2)
@@ -417,9 +432,48 @@ class JobRunner:
             if await self._renewed(job, exc):
                 return await self._store.update(job, state=_resume_state(_forget_refused(job, exc)),
                                                 **_refused_changes(job, exc))
+            if self._may_fail_over(job, exc):
+                return await self._fail_over(job, exc)
             return await self._wait_for_token(job, exc)
+        if self._may_fail_over(job, exc):
+            return await self._fail_over(job, exc)
         logger.warning("job %d: failed in state %s: %s", job.id, job.state.value, exc)
         return await self._fail(job, exc.code, exc.detail)
+
+    def _may_fail_over(self, job: Job, exc: UpstreamError) -> bool:
+        """Whether the job may move to the fallback: refused before any possible charge, on a
+        provider other than the fallback, and never moved before."""
+        fallback = self._fallback
+        if fallback is None or job.provider == fallback or job.first_provider is not None:
+            return False
+        if job.state not in (JobState.QUEUED, JobState.SUBMITTING) or job.task_id is not None:
+            return False
+        if isinstance(exc, UpstreamUnavailable):
+            if exc.maybe_processed:
+                return False
+        elif not isinstance(exc, _REFUSALS):
+            return False
+        # A picture only the first provider holds (one it made) cannot go along.
+        if job.reference_media_id and not job.source_path:
+            return False
+        return all(extra.source_path or not extra.media_id for extra in job.extra_images)
+
+    async def _fail_over(self, job: Job, exc: UpstreamError) -> Job:
+        assert self._fallback is not None
+        stored = await self._store.get(job.id)
+        if stored.task_id is not None:  # belt and braces: a saved task id stays where it is
+            return await self._fail(stored, exc.code, exc.detail)
+        logger.warning("job %d: %s refused it (%s); moving to %s", job.id, job.provider,
+                       exc.code, self._fallback)
+        extras = tuple(ExtraImage(None, extra.source_path) if extra.source_path else extra
+                       for extra in stored.extra_images)
+        self._renewals.pop(job.id, None)
+        moved = await self._store.update(
+            stored, state=JobState.QUEUED, provider=self._fallback, first_provider=job.provider,
+            reference_media_id=None if stored.source_path else stored.reference_media_id,
+            extra_images=extras, error_code=None, error_detail=None)
+        await self._tell(self._notifier.failed_over(moved, exc.code), moved)
+        return moved
 
     async def _renewed(self, job: Job, exc: AuthExpired) -> bool:
         """Renew the account's token once per job and outage; a second 401 in a row waits."""
@@ -497,6 +551,11 @@ class JobRunner:
             await report
         except Exception:
             logger.exception("job %d: reporting to the front failed", job.id)
+
+
+#: refusals that come before anything could have been charged (besides an upstream not reached)
+_REFUSALS = (AuthExpired, CaptchaRejected, CaptchaExhausted, ModelRetired, AccessDenied,
+             QuotaExhausted)
 
 
 async def _settle(waiting: list[asyncio.Future[Any]], grace: float) -> None:

@@ -69,9 +69,22 @@ class TelegramNotifier:
         self._creating: dict[int, asyncio.Task[None]] = {}
         self._finals: dict[tuple[int, int], _Final] = {}  #: (chat, message) -> word on its way
         self._uploads = asyncio.Semaphore(max_uploads)
+        self._failovers: dict[int, str] = {}  #: job id -> its failover line
 
     async def progress(self, job: Job, phase: Phase) -> None:
-        self._show(job, _progress_text(job, phase), final=phase is Phase.DONE)
+        text = _progress_text(job, phase)
+        moved = self._failovers.get(job.id)
+        if moved is not None:
+            text = f"{moved}\n{text}"
+            if phase is Phase.DONE:
+                del self._failovers[job.id]
+        self._show(job, text, final=phase is Phase.DONE)
+
+    async def failed_over(self, job: Job, reason: ErrorCode) -> None:
+        """One line, kept above the progress text from now on."""
+        self._failovers[job.id] = texts.failover_line(
+            job.language, str(job.first_provider), str(job.provider), str(reason))
+        await self.progress(job, Phase.QUEUED)
 
     async def failed(self, job: Job) -> None:
         reason = texts.error_sentence(job.language, job.error_code, job.error_detail)

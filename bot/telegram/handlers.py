@@ -181,6 +181,9 @@ async def status(update: Update, context: BotContext) -> None:
             language, "status_line", id=job.id, kind=texts.text(language, f"kind_{job.kind.value}"),
             state=texts.text(language, f"state_{job.state.value}"),
             age=texts.duration(now - job.created_at), prompt=prompt))
+        if job.first_provider is not None:
+            lines.append(texts.text(language, "status_failover", first=job.first_provider,
+                                    provider=job.provider))
         if job.error_code and job.error_code != "too_large":
             reason = texts.error_sentence(language, job.error_code, job.error_detail)
             lines.append(texts.text(language, "status_reason", reason=reason))
