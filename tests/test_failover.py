@@ -31,6 +31,7 @@ from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
 from storage.db import connect
 from storage.jobs import JobStore
+from tests.conftest import USER, StartBot
 from tests.doubles import MP4, FakeProvider, RecordingNotifier, RecordingStore
 
 FLOW, GEMINI = ProviderName.FLOW, ProviderName.GEMINI
@@ -184,3 +185,19 @@ def test_the_failover_line_in_both_languages() -> None:
     assert "API của Google" in texts.failover_line("vi", "flow", "gemini", "quota")
     assert texts.text("en", "status_failover", first="flow", provider="gemini").strip() \
         == "↳ flow → gemini"
+
+
+async def test_a_refused_proxy_token_moves_the_job_to_googles_api_end_to_end(
+        start_bot: StartBot) -> None:
+    """The real bot: flow refuses the proxy token before anything is made; the job goes to the
+    fallback (Omni on the Gemini API) once, and /status shows both providers."""
+    bot = await start_bot(fallback_provider="gemini", flow_proxy_token="proxy-token-revoked-1234")
+    bot.telegram.send_text(USER, "/video a heron takes off")
+    await bot.wait_videos(USER)
+    job = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    assert (job.first_provider, job.provider) == (ProviderName.FLOW, ProviderName.GEMINI)
+    assert bot.sim.count("create-video-veo3", "POST") == 1  # refused: 401, nothing made
+    assert len(bot.sim.interactions()) == 1
+    assert "trying" in await bot.wait_text(USER, "trying")
+    bot.telegram.send_text(USER, "/status")
+    assert "flow → gemini" in await bot.wait_text(USER, "flow → gemini")
