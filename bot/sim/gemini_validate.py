@@ -13,7 +13,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sim.validate import Invalid
+from bot.sim.validate import Invalid, object_at, only_known
 
 IMAGE_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
 #: gemini-3.1-flash-image also draws these (Agent Platform's AspectRatio enum).
@@ -68,8 +68,8 @@ class VideoRequest:
 
 def content_request(body: Any, *, wide_ratios: bool = False) -> ImageRequest:
     """A `generateContent` body asking an image model for a picture."""
-    body = _dict(body, "body")
-    _known(body, _CONTENT_KEYS, "")
+    body = object_at(body, "body")
+    only_known(body, _CONTENT_KEYS, "")
     contents = body.get("contents")
     if not isinstance(contents, list) or not contents:
         raise Invalid("contents must be a non-empty list")
@@ -78,14 +78,14 @@ def content_request(body: Any, *, wide_ratios: bool = False) -> ImageRequest:
     images = [_inline_data(part["inlineData"]) for part in parts if "inlineData" in part]
     if not prompt.strip():
         raise Invalid("contents[].parts[].text: a text prompt is required")
-    config = _dict(body.get("generationConfig") or {}, "generationConfig")
-    _known(config, _GENERATION_KEYS, "generationConfig")
+    config = object_at(body.get("generationConfig") or {}, "generationConfig")
+    only_known(config, _GENERATION_KEYS, "generationConfig")
     modalities = config.get("responseModalities") or ["TEXT", "IMAGE"]
     if (not isinstance(modalities, list) or not set(modalities) <= {"TEXT", "IMAGE"}
             or "IMAGE" not in modalities):
         raise Invalid("generationConfig.responseModalities must hold IMAGE (and may hold TEXT)")
-    image_config = _dict(config.get("imageConfig") or {}, "generationConfig.imageConfig")
-    _known(image_config, _IMAGE_CONFIG_KEYS, "generationConfig.imageConfig")
+    image_config = object_at(config.get("imageConfig") or {}, "generationConfig.imageConfig")
+    only_known(image_config, _IMAGE_CONFIG_KEYS, "generationConfig.imageConfig")
     aspect = image_config.get("aspectRatio", "1:1")
     _one_of(aspect, IMAGE_RATIOS | WIDE_RATIOS if wide_ratios else IMAGE_RATIOS,
             "generationConfig.imageConfig.aspectRatio")
@@ -97,15 +97,15 @@ def content_request(body: Any, *, wide_ratios: bool = False) -> ImageRequest:
 
 def video_request(body: Any) -> VideoRequest:
     """A Veo `:predictLongRunning` body: prompt, frames, references and parameters."""
-    body = _dict(body, "body")
-    _known(body, frozenset({"instances", "parameters"}), "")
+    body = object_at(body, "body")
+    only_known(body, frozenset({"instances", "parameters"}), "")
     instances = body.get("instances")
     if not isinstance(instances, list) or len(instances) != 1:
         raise Invalid("instances must be a list of exactly one instance")
-    instance = _dict(instances[0], "instances[0]")
-    _known(instance, _INSTANCE_KEYS, "instances[0]")
-    parameters = _dict(body.get("parameters") or {}, "parameters")
-    _known(parameters, _VIDEO_PARAMETERS, "parameters")
+    instance = object_at(instances[0], "instances[0]")
+    only_known(instance, _INSTANCE_KEYS, "instances[0]")
+    parameters = object_at(body.get("parameters") or {}, "parameters")
+    only_known(parameters, _VIDEO_PARAMETERS, "parameters")
     image = _image(instance["image"], "instances[0].image") if "image" in instance else None
     last = (_image(instance["lastFrame"], "instances[0].lastFrame")
             if "lastFrame" in instance else None)
@@ -139,8 +139,8 @@ def _references(value: Any) -> tuple[bytes, ...]:
         raise Invalid(f"{where} must be a list of 1 to {MAX_REFERENCES} reference images")
     images = []
     for index, item in enumerate(value):
-        reference = _dict(item, f"{where}[{index}]")
-        _known(reference, frozenset({"image", "referenceType"}), f"{where}[{index}]")
+        reference = object_at(item, f"{where}[{index}]")
+        only_known(reference, frozenset({"image", "referenceType"}), f"{where}[{index}]")
         # The REST docs write "asset"; Google's own SDK sends the enum name "ASSET" (the API
         # reads proto3 JSON, where an enum takes its name): the service takes both.
         _one_of(reference.get("referenceType"), ("asset", "ASSET"),
@@ -150,8 +150,8 @@ def _references(value: Any) -> tuple[bytes, ...]:
 
 
 def _image(value: Any, where: str) -> bytes:
-    image = _dict(value, where)
-    _known(image, frozenset({"bytesBase64Encoded", "mimeType", "gcsUri"}), where)
+    image = object_at(value, where)
+    only_known(image, frozenset({"bytesBase64Encoded", "mimeType", "gcsUri"}), where)
     _one_of(image.get("mimeType"), IMAGE_MIMES, f"{where}.mimeType")
     encoded = image.get("bytesBase64Encoded")
     if "gcsUri" in image and encoded is None:
@@ -163,8 +163,8 @@ def _image(value: Any, where: str) -> bytes:
 
 def _inline_data(value: Any) -> bytes:
     where = "contents[].parts[].inlineData"
-    data = _dict(value, where)
-    _known(data, frozenset({"mimeType", "data"}), where)
+    data = object_at(value, where)
+    only_known(data, frozenset({"mimeType", "data"}), where)
     _one_of(data.get("mimeType"), IMAGE_MIMES | {"image/heic", "image/heif"}, f"{where}.mimeType")
     if not isinstance(data.get("data"), str):
         raise Invalid(f"{where}.data must be a base64 string")
@@ -200,26 +200,15 @@ def _count(parameters: dict[str, Any]) -> int:
 
 
 def _parts(content: Any) -> list[dict[str, Any]]:
-    parts = _dict(content, "contents[]").get("parts")
+    parts = object_at(content, "contents[]").get("parts")
     if not isinstance(parts, list):
         raise Invalid("contents[].parts must be a list")
-    checked = [_dict(part, "contents[].parts[]") for part in parts]
+    checked = [object_at(part, "contents[].parts[]") for part in parts]
     for part in checked:
-        _known(part, _PART_KEYS, "contents[].parts[]")
+        only_known(part, _PART_KEYS, "contents[].parts[]")
     return checked
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Invalid(f"{where} must be an object")
-    return value
-
-
-def _known(value: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise Invalid(f'Invalid JSON payload received. Unknown name "{key}" at '
-                          f"'{where or 'body'}': Cannot find field.")
 
 
 def _one_of(value: Any, allowed: tuple[Any, ...] | frozenset[Any], where: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.sim.gemini_models import OmniModel
-from bot.sim.validate import Invalid
+from bot.sim.validate import Invalid, object_at, only_known
 
 TASKS = ("text_to_video", "image_to_video", "reference_to_video", "edit", "extend", "upscale")
 VIDEO_RATIOS = ("16:9", "9:16")
@@ -80,8 +80,8 @@ class OmniRequest:
 
 def check_keys(body: Any) -> dict[str, Any]:
     """The body as an object with only the fields Google knows (checked before the model)."""
-    checked = _dict(body, "body")
-    _known(checked, _CREATE_KEYS, "")
+    checked = object_at(body, "body")
+    only_known(checked, _CREATE_KEYS, "")
     return checked
 
 
@@ -150,7 +150,7 @@ def _input(value: Any) -> tuple[str, list[InputImage], int]:
 
 def _blocks(items: list[Any]) -> list[tuple[dict[str, Any], str]]:
     """Content blocks of a list that is all content blocks, or all steps (user turns only)."""
-    kinds = [_dict(item, f"input[{i}]").get("type") for i, item in enumerate(items)]
+    kinds = [object_at(item, f"input[{i}]").get("type") for i, item in enumerate(items)]
     if not any(kind in _STEP_TYPES for kind in kinds):
         return [(item, f"input[{i}]") for i, item in enumerate(items)]
     blocks: list[tuple[dict[str, Any], str]] = []
@@ -159,12 +159,12 @@ def _blocks(items: list[Any]) -> list[tuple[dict[str, Any], str]]:
         if kind not in _STEP_TYPES:
             raise Invalid(f"{where}.type: {kind!r} cannot be mixed with steps here; use a "
                           "user_input step")
-        _known(item, frozenset({"type", "content", "error"}), where)
+        only_known(item, frozenset({"type", "content", "error"}), where)
         content = item.get("content")
         if not isinstance(content, list):
             raise Invalid(f"{where}.content must be a list of content blocks")
         if kind == "user_input":
-            blocks += [(_dict(block, f"{where}.content[{j}]"), f"{where}.content[{j}]")
+            blocks += [(object_at(block, f"{where}.content[{j}]"), f"{where}.content[{j}]")
                        for j, block in enumerate(content)]
     if not blocks:
         raise Invalid("input: a user_input step with content is required")
@@ -176,7 +176,7 @@ def _block(block: dict[str, Any], where: str) -> str:
     if not isinstance(kind, str) or kind not in _BLOCK_KEYS:
         raise Invalid(f"{where}.type: {kind!r} is not a content type "
                       f"({', '.join(sorted(_BLOCK_KEYS))})")
-    _known(block, _BLOCK_KEYS[kind], where)
+    only_known(block, _BLOCK_KEYS[kind], where)
     if kind == "text" and not isinstance(block.get("text"), str):
         raise Invalid(f"{where}.text must be a string")
     if kind == "video":
@@ -215,15 +215,15 @@ def _media_source(block: dict[str, Any], where: str) -> tuple[bytes | None, str 
 def _task(value: Any, model: OmniModel) -> str | None:
     if value is None:
         return None
-    config = _dict(value, "generation_config")
-    _known(config, _GENERATION_KEYS, "generation_config")
+    config = object_at(value, "generation_config")
+    only_known(config, _GENERATION_KEYS, "generation_config")
     if "seed" in config:  # Omni has no seed (upstream-2026.md)
         raise Invalid(f"generation_config.seed is not supported by {model.name}")
     video = config.get("video_config")
     if video is None:
         return None
-    video = _dict(video, "generation_config.video_config")
-    _known(video, frozenset({"task"}), "generation_config.video_config")
+    video = object_at(video, "generation_config.video_config")
+    only_known(video, frozenset({"task"}), "generation_config.video_config")
     task = video.get("task")
     if task is not None:
         _one_of(task, TASKS, "generation_config.video_config.task")
@@ -250,11 +250,11 @@ def _response_format(value: Any) -> dict[str, Any]:
         if len(videos) != 1:
             raise Invalid("response_format: exactly one format of type video is required")
         value = videos[0]
-    fmt = _dict(value, "response_format")
+    fmt = object_at(value, "response_format")
     if fmt.get("type") != "video":
         raise Invalid(f"response_format.type: {fmt.get('type')!r} is not supported by Gemini "
                       "Omni, use \"video\"")
-    _known(fmt, _FORMAT_KEYS, "response_format")
+    only_known(fmt, _FORMAT_KEYS, "response_format")
     return fmt
 
 
@@ -277,17 +277,6 @@ def _flag(body: dict[str, Any], name: str) -> bool:
     return value
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Invalid(f"{where} must be an object")
-    return value
-
-
-def _known(value: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise Invalid(f'Invalid JSON payload received. Unknown name "{key}" at '
-                          f"'{where or 'body'}': Cannot find field.")
 
 
 def _one_of(value: Any, allowed: tuple[str, ...], where: str) -> None:

@@ -72,7 +72,8 @@ class Upload:
     mime: str
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
+def object_at(value: Any, where: str) -> dict[str, Any]:
+    """`value` as a JSON object, or Google's 400 naming where it is."""
     if not isinstance(value, dict):
         raise Invalid(f"{where} must be an object")
     return value
@@ -96,18 +97,18 @@ def _requests(body: dict[str, Any]) -> list[dict[str, Any]]:
     requests = body.get("requests")
     if not isinstance(requests, list) or not requests:
         raise Invalid("body_json.requests must be a non-empty list")
-    return [_dict(item, f"body_json.requests[{i}]") for i, item in enumerate(requests)]
+    return [object_at(item, f"body_json.requests[{i}]") for i, item in enumerate(requests)]
 
 
 def _project(body: dict[str, Any]) -> str:
-    context = _dict(body.get("clientContext"), "body_json.clientContext")
+    context = object_at(body.get("clientContext"), "body_json.clientContext")
     return _text(context.get("projectId"), "body_json.clientContext.projectId")
 
 
 def proxy_call(payload: Any) -> ProxyCall:
     """The three fields of a proxy create payload."""
-    payload = _dict(payload, "payload")
-    body = _dict(payload.get("body_json"), "body_json")
+    payload = object_at(payload, "payload")
+    body = object_at(payload.get("body_json"), "body_json")
     token = _text(payload.get("flow_auth_token"), "flow_auth_token")
     url = _text(payload.get("flow_url"), "flow_url")
     if urlsplit(url).scheme not in ("http", "https"):
@@ -129,7 +130,9 @@ def image_specs(call: ProxyCall) -> list[ImageSpec]:
 
 def _image_spec(item: dict[str, Any], where: str, project: str) -> ImageSpec:
     context = item.get("clientContext")
-    if context is not None and _dict(context, f"{where}.clientContext").get("projectId") != project:
+    context_project = (object_at(context, f"{where}.clientContext").get("projectId")
+                       if context is not None else project)
+    if context_project != project:
         raise Invalid(f"{where}.clientContext.projectId differs from the top-level one")
     if item.get("imageModelName") != IMAGE_MODEL:
         raise Invalid(f"{where}.imageModelName must be {IMAGE_MODEL!r}")
@@ -162,8 +165,8 @@ def _video_spec(item: dict[str, Any], where: str, method: str,
     aspect = item.get("aspectRatio")
     if aspect not in VIDEO_ASPECTS:
         raise Invalid(f"{where}.aspectRatio {aspect!r} is not one of {sorted(VIDEO_ASPECTS)}")
-    text = _dict(item.get("textInput"), f"{where}.textInput")
-    metadata = _dict(item.get("metadata"), f"{where}.metadata")
+    text = object_at(item.get("textInput"), f"{where}.textInput")
+    metadata = object_at(item.get("metadata"), f"{where}.metadata")
     return VideoSpec(prompt=_text(text.get("prompt"), f"{where}.textInput.prompt"),
                      seed=_seed(item.get("seed"), f"{where}.seed"), model=str(model),
                      aspect=str(aspect),
@@ -190,7 +193,7 @@ def _source(item: dict[str, Any], where: str, method: str, known: Container[str]
 
 
 def _media_id(value: Any, where: str, known: Container[str]) -> str:
-    media_id = _text(_dict(value, where).get("mediaId"), f"{where}.mediaId")
+    media_id = _text(object_at(value, where).get("mediaId"), f"{where}.mediaId")
     if media_id not in known:
         raise Invalid(f"{where}.mediaId {media_id!r} is not a known image")
     return media_id
@@ -198,7 +201,7 @@ def _media_id(value: Any, where: str, known: Container[str]) -> str:
 
 def upload(body: Any) -> Upload:
     """The image of an uploadUserImage body."""
-    image = _dict(_dict(body, "body").get("imageInput"), "imageInput")
+    image = object_at(object_at(body, "body").get("imageInput"), "imageInput")
     raw = _text(image.get("rawImageBytes"), "imageInput.rawImageBytes")
     mime = image.get("mimeType")
     if mime not in UPLOAD_MIMES:
@@ -215,14 +218,22 @@ def upload(body: Any) -> Upload:
 
 def poll_entries(body: Any) -> list[dict[str, Any]]:
     """The whole operation entries of a status poll (a bare name is rejected, as by Google)."""
-    entries = _dict(body, "body").get("operations")
+    entries = object_at(body, "body").get("operations")
     if not isinstance(entries, list) or not entries:
         raise Invalid("operations must be a non-empty list")
     for i, entry in enumerate(entries):
         where = f"operations[{i}]"
-        entry = _dict(entry, where)
-        _text(_dict(entry.get("operation"), f"{where}.operation").get("name"),
+        entry = object_at(entry, where)
+        _text(object_at(entry.get("operation"), f"{where}.operation").get("name"),
               f"{where}.operation.name")
         _text(entry.get("sceneId"), f"{where}.sceneId")
         _text(entry.get("status"), f"{where}.status")
     return list(entries)
+
+
+def only_known(value: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    """Google's 400 for a field the API does not have (proto3 JSON refuses unknown names)."""
+    for key in value:
+        if key not in allowed:
+            raise Invalid(f'Invalid JSON payload received. Unknown name "{key}" at '
+                          f"'{where or 'body'}': Cannot find field.")
