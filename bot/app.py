@@ -77,12 +77,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             admin_ids=settings.admin_user_ids))
         return notifiers[0]
 
-    engine = await open_engine(settings, notifier)
+    async def tell_admins(text: str) -> None:
+        await notifiers[0].tell_admins(text)
+
+    canary = application.bot_data[_CANARY] = for_settings(settings, tell=tell_admins)
+    engine = await open_engine(settings, notifier, healthy=canary.provider_healthy)
     application.bot_data["engine"] = engine
     access = AccessControl(settings=settings, store=engine.access)
     await access.load()
-    canary = application.bot_data[_CANARY] = for_settings(settings,
-                                                          tell=notifiers[0].tell_admins)
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
         notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get,

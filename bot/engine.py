@@ -10,6 +10,7 @@ import aiosqlite
 import httpx
 
 from bot.config import Settings
+from bot.jobs.failover import Failover, Healthy, always_healthy
 from bot.jobs.notifier import Notifier
 from bot.jobs.poller import BatchPoller
 from bot.jobs.runner import JobRunner, RunnerConfig
@@ -48,8 +49,10 @@ class Engine:
         await self.db.close()
 
 
-async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Engine:
-    """Open the database and build the engine around the given notifier (not started yet)."""
+async def open_engine(settings: Settings, make_notifier: NotifierFactory, *,
+                      healthy: Healthy = always_healthy) -> Engine:
+    """Open the database and build the engine around the given notifier (not started yet);
+    `healthy` is the health canary's word on each provider (jobs move off a failing one)."""
     for secret in (settings.flow_bearer_token, settings.flow_proxy_token,
                    settings.telegram_bot_token, settings.bot_secret_key,
                    settings.gemini_api_key, settings.useapi_token):
@@ -73,5 +76,5 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory) -> Eng
         health_check_interval=settings.health_check_interval)
     runner = JobRunner(store=jobs, provider_for=providers.for_job,
                        poller=poller, notifier=make_notifier(jobs, images), config=config,
-                       fallback=settings.fallback_provider)
+                       failover=Failover(settings.fallback_provider, healthy))
     return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)

@@ -68,6 +68,12 @@ class Canary:
                 recovered.append(result)
         return Transitions(down, recovered)
 
+    def provider_healthy(self, provider: str) -> bool:
+        """Whether every check of `provider` ("useapi: token", …) passed when last run; a
+        provider not checked yet counts as healthy."""
+        prefix = f"{provider}:"
+        return all(ok for name, ok in self._ok.items() if name.startswith(prefix))
+
     async def report(self, lang: str) -> str:
         """`/health`: a fresh run as a table, ✓/✗ per check and the fix of each ✗. It does not
         change what the canary remembers (its own tick reports the news)."""

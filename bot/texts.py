@@ -58,6 +58,9 @@ EN: dict[str, str] = {
     "kind_image": "image",
     "kind_video": "video",
     "kind_animate": "animation",
+    "kind_extend": "extension",
+    "kind_upscale": "upscale",
+    "kind_image_upscale": "image upscale",
     "phase_queued": "⏳ Job #{id} ({kind}) is queued.",
     "phase_queued_behind": "⏳ Job #{id} ({kind}) is queued: your other jobs come first.",
     "phase_submitting": "📤 Job #{id} ({kind}): sending to Google…",
@@ -79,6 +82,7 @@ EN: dict[str, str] = {
     "status_reason": "   ↳ {reason}",
     "status_failover": "   ↳ {first} → {provider}",
     "failed_over": "↪️ {first} refused this ({reason}); trying {provider} instead.",
+    "failed_over_unhealthy": "↪️ {first} is failing its health checks; trying {provider} instead.",
     "provider_flow": "Flow",
     "provider_gemini": "Google's API",
     "provider_useapi": "useapi.net",
@@ -202,6 +206,10 @@ EN: dict[str, str] = {
                                   "useapi.net; please try again after that.",
     "error_captcha_exhausted": "Google's captcha check failed even after useapi.net's own "
                                "retries. Please try again in a few minutes.",
+    "error_source_expired": "the result this starts from is no longer kept by the service (it "
+                            "keeps results only for a while). Make a new one and use its "
+                            "buttons.",
+    "error_unhealthy": "the service is failing its health checks. Please try again later.",
     "album_frames_two": "A video from a first and a last frame takes exactly 2 photos; this album "
                         "has {count}. Send 2, or use /video <prompt> --ref to use up to {max} "
                         "photos as references.",
@@ -241,6 +249,9 @@ VI: dict[str, str] = {
     "kind_image": "ảnh",
     "kind_video": "video",
     "kind_animate": "video từ ảnh",
+    "kind_extend": "video nối dài",
+    "kind_upscale": "video nâng độ phân giải",
+    "kind_image_upscale": "ảnh nâng độ phân giải",
     "phase_queued": "⏳ Việc #{id} ({kind}) đang chờ.",
     "phase_queued_behind": "⏳ Việc #{id} ({kind}) đang chờ: các việc khác của bạn chạy trước.",
     "phase_submitting": "📤 Việc #{id} ({kind}): đang gửi tới Google…",
@@ -262,6 +273,8 @@ VI: dict[str, str] = {
     "status_reason": "   ↳ {reason}",
     "status_failover": "   ↳ {first} → {provider}",
     "failed_over": "↪️ {first} đã từ chối việc này ({reason}); đang thử {provider}.",
+    "failed_over_unhealthy": "↪️ {first} đang gặp sự cố (kiểm tra sức khỏe thất bại); "
+                             "đang thử {provider}.",
     "provider_flow": "Flow",
     "provider_gemini": "API của Google",
     "provider_useapi": "useapi.net",
@@ -388,6 +401,10 @@ VI: dict[str, str] = {
                                   "hãy thử lại sau đó.",
     "error_captcha_exhausted": "bước kiểm tra captcha của Google vẫn thất bại sau khi useapi.net "
                                "đã tự thử lại. Hãy thử lại sau vài phút.",
+    "error_source_expired": "dịch vụ không còn giữ kết quả mà việc này bắt đầu từ đó (nó chỉ "
+                            "giữ kết quả một thời gian). Hãy tạo kết quả mới và dùng các nút "
+                            "của nó.",
+    "error_unhealthy": "dịch vụ đang gặp sự cố (kiểm tra sức khỏe thất bại). Hãy thử lại sau.",
     "album_frames_two": "Video từ khung hình đầu và cuối cần đúng 2 tấm hình; album này có "
                         "{count}. Hãy gửi 2 tấm, hoặc dùng /video <mô tả> --ref để dùng tối đa "
                         "{max} tấm làm tham chiếu.",
@@ -445,6 +462,9 @@ def _retired_sentence(lang: str, detail: str | None) -> str | None:
 
 def failover_line(lang: str, first: str, provider: str, reason: str) -> str:
     """The line a job's progress message shows once it moved to the fallback provider."""
+    if reason == "unhealthy":
+        return text(lang, "failed_over_unhealthy", first=provider_label(lang, first),
+                    provider=provider_label(lang, provider))
     return text(lang, "failed_over", first=provider_label(lang, first),
                 provider=provider_label(lang, provider), reason=refusal(lang, reason))
 

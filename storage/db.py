@@ -115,6 +115,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN first_provider TEXT;
     """,
+    # A job's own model (from the user's /settings), the result it was made from and the button
+    # that made it: one unfinished job per parent and button, so a double tap makes one job.
+    # Each user's defaults from /settings.
+    """
+    ALTER TABLE jobs ADD COLUMN model TEXT;
+    ALTER TABLE jobs ADD COLUMN parent_id INTEGER;
+    ALTER TABLE jobs ADD COLUMN origin TEXT;
+    CREATE UNIQUE INDEX jobs_one_per_button ON jobs (parent_id, origin)
+        WHERE origin IS NOT NULL
+        AND state NOT IN ('delivered', 'failed', 'cancelled');
+    CREATE TABLE user_settings (
+        user_id INTEGER PRIMARY KEY,
+        aspect TEXT,
+        video_model TEXT,
+        duration INTEGER,
+        resolution TEXT,
+        language TEXT,
+        updated_at REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -36,26 +36,27 @@ class JobStore:
         self._clock = clock
 
     async def add(self, new: NewJob) -> Job:
-        """Insert the job in state QUEUED; a job already stored for `new.update_id` is returned
-        instead (a replayed update makes nothing new)."""
+        """Insert the job in state QUEUED. A job already stored for `new.update_id` (a replayed
+        update), or an unfinished one of the same parent and button (a double tap), is returned
+        instead: nothing new is made."""
         now = self._clock()
         cursor = await self._db.execute(
             """INSERT INTO jobs (user_id, chat_id, kind, prompt, aspect, state, created_at,
                updated_at, reference_media_id, source_path, reply_to_message_id, language,
-               account, provider, options, extra_images, image_role, update_id)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT (update_id) DO NOTHING""",
+               account, provider, options, extra_images, image_role, update_id, model,
+               parent_id, origin)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT DO NOTHING""",
             (new.user_id, new.chat_id, new.kind.value, new.prompt, new.aspect.value,
              JobState.QUEUED.value, now, now, new.reference_media_id, new.source_path,
              new.reply_to_message_id, new.language, new.account, new.provider,
              _to_column("options", new.options), _to_column("extra_images", new.extra_images),
-             str(new.image_role), new.update_id),
+             str(new.image_role), new.update_id, new.model, new.parent_id, new.origin),
         )
         await self._db.commit()
         if cursor.rowcount == 0:
-            assert new.update_id is not None
-            existing = await self.find_by_update(new.update_id)
-            assert existing is not None
+            existing = await self._existing(new)
+            assert existing is not None, "a conflict names a stored job"
             return existing
         job_id = cursor.lastrowid
         assert job_id is not None
@@ -69,6 +70,17 @@ class JobStore:
 
     async def find(self, job_id: int) -> Job | None:
         rows = await self._select("WHERE id = ?", (job_id,))
+        return rows[0] if rows else None
+
+    async def _existing(self, new: NewJob) -> Job | None:
+        if new.update_id is not None:
+            found = await self.find_by_update(new.update_id)
+            if found is not None:
+                return found
+        terminal = [state.value for state in JobState if state.terminal]
+        rows = await self._select(
+            f"WHERE parent_id = ? AND origin = ? AND state NOT IN "
+            f"({','.join('?' * len(terminal))})", (new.parent_id, new.origin, *terminal))
         return rows[0] if rows else None
 
     async def find_by_update(self, update_id: int) -> Job | None:
@@ -100,7 +112,8 @@ class JobStore:
     async def count_videos_since(self, user_id: int, since: float) -> int:
         """Videos a user asked for since `since`, not counting ones refused before submission."""
         async with self._db.execute(
-            "SELECT count(*) FROM jobs WHERE user_id = ? AND kind != 'image' AND created_at >= ?"
+            "SELECT count(*) FROM jobs WHERE user_id = ? AND kind NOT IN ('image', 'image_upscale')"
+            " AND created_at >= ?"
             " AND NOT (state IN ('failed', 'cancelled') AND task_id IS NULL)",
             (user_id, since),
         ) as cursor:

@@ -13,7 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from bot.jobs.errors import AuthExpired, ErrorCode, RequestRejected, ResultTooLarge
-from bot.jobs.model import ImageRole, Job, JobKind, JobState, NewJob, Phase, ProviderName
+from bot.jobs.model import (
+    COMMON_ASPECTS,
+    Action,
+    Aspect,
+    ImageRole,
+    Job,
+    JobKind,
+    JobState,
+    NewJob,
+    Phase,
+    ProviderName,
+)
 from bot.jobs.notifier import DeliveryFailed
 from bot.jobs.provider import (
     Accepted,
@@ -44,6 +55,13 @@ class FakeProvider:
     shareable_links: bool = True
     pictures: Mapping[ImageRole, int] = field(
         default_factory=lambda: {ImageRole.FRAMES: 2, ImageRole.REFERENCES: 3})
+    aspects: frozenset[Aspect] = COMMON_ASPECTS
+    image_model: str = "fake-image"
+    video_model: str = "fake-video"
+    #: what `offers` answers, per result kind (images: again and 2K; videos: every action)
+    actions: Mapping[bool, frozenset[Action]] = field(default_factory=lambda: {
+        False: frozenset({Action.AGAIN, Action.UPSCALE_2K}),
+        True: frozenset({Action.AGAIN, Action.EXTEND, Action.UPSCALE_1080P, Action.UPSCALE_4K})})
     #: `accepted` answers None this many times per task before accepting it
     pending_acceptances: int = 0
     #: a render is DONE (or FAILED, with `render_error`) on its Nth check
@@ -102,7 +120,7 @@ class FakeProvider:
         if self._looks[task_id] <= self.pending_acceptances:
             return None
         number = task_id.removeprefix("task-")
-        if kind is not JobKind.IMAGE:
+        if kind.makes_video:
             return Accepted(render=[{"op": f"op-{number}"}])
         if self.image_by_url:
             return Accepted(media_id=f"media-{number}", image_url=f"https://fake/{number}.png")
@@ -147,7 +165,10 @@ class FakeProvider:
             return RenderStatus(RenderState.ACTIVE)
         if self.render_error is not None:
             return RenderStatus(RenderState.FAILED, error=self.render_error)
-        return RenderStatus(RenderState.DONE, url=f"https://fake/{op}.mp4")
+        return RenderStatus(RenderState.DONE, url=f"https://fake/{op}.mp4", media_id=f"video-{op}")
+
+    def offers(self, kind: JobKind, model: str | None) -> frozenset[Action]:
+        return self.actions[kind.makes_video]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from bot.jobs.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, ProviderName
+from bot.jobs.failover import Failover
+from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Options, ProviderName
 from bot.jobs.poller import BatchPoller
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
@@ -51,7 +52,8 @@ class Pair:
         return await self.store.get(job.id)
 
 
-async def _pair(tmp_path: Path, fallback: ProviderName | None) -> AsyncIterator[Pair]:
+async def _pair(tmp_path: Path, fallback: ProviderName | None,
+                healthy: dict[ProviderName, bool] | None = None) -> AsyncIterator[Pair]:
     db = await connect(tmp_path / "jobs.sqlite3")
     store = RecordingStore(JobStore(db))
     providers = {FLOW: FakeProvider(name=FLOW, renew_answer=False),
@@ -61,7 +63,8 @@ async def _pair(tmp_path: Path, fallback: ProviderName | None) -> AsyncIterator[
     config = RunnerConfig(files_dir=tmp_path / "files", poll_interval=0.01, submit_timeout=2.0,
                           render_timeout=5.0, progress_every=10.0)
     runner = JobRunner(store=store, provider_for=lambda job: providers[job.provider],
-                       poller=poller, notifier=notifier, config=config, fallback=fallback)
+                       poller=poller, notifier=notifier, config=config,
+                       failover=Failover(fallback, lambda name: (healthy or {}).get(name, True)))
     await runner.start()
     yield Pair(runner, store, notifier, providers[FLOW], providers[GEMINI])
     await runner.stop(grace=1)
@@ -179,7 +182,49 @@ async def test_the_users_photos_are_uploaded_again_to_the_fallback(
     assert pair.gemini.submitted[0].extra_media_ids == ("upload-2",)
 
 
+async def test_a_picture_the_first_provider_made_goes_to_the_fallback_as_its_bytes(
+        pair: Pair, tmp_path: Path) -> None:
+    """An image flow made is kept as a file: the fallback gets those bytes, not flow's handle."""
+    made = tmp_path / "image-7.png"
+    made.write_bytes(b"\x89PNG\r\n\x1a\nmade by flow")
+    pair.flow.fail_next("submit", QuotaExhausted("no credits", status=429))
+    job = await pair.run(NewJob(1, 1, JobKind.ANIMATE, "move", reference_media_id="flow-media",
+                                source_path=str(made)))
+    assert (job.state, job.provider, job.first_provider) == (JobState.DELIVERED, GEMINI, FLOW)
+    assert not pair.flow.calls["upload_image"]  # flow had its own handle
+    assert pair.gemini.upload_mimes == ["image/png"]
+    assert pair.gemini.submitted[0].reference_media_id == "upload-1"
+
+
+async def test_an_upscale_of_the_first_providers_result_never_moves(pair: Pair) -> None:
+    pair.flow.fail_next("submit", QuotaExhausted("no credits", status=429))
+    job = await pair.run(NewJob(1, 1, JobKind.UPSCALE, "", reference_media_id="flow-video",
+                                options=Options(resolution="4k")))
+    assert (job.state, job.error_code, job.provider) == (JobState.FAILED, ErrorCode.QUOTA, FLOW)
+    assert not pair.gemini.calls
+
+
+async def test_a_provider_failing_its_health_checks_is_not_tried(tmp_path: Path) -> None:
+    """The canary finds flow down when the job is about to go: it goes to the fallback at
+    once, and flow gets no request."""
+    async for pair in _pair(tmp_path, GEMINI, healthy={FLOW: False}):
+        job = await pair.run(video())
+        assert (job.state, job.provider, job.first_provider) == (JobState.DELIVERED, GEMINI, FLOW)
+        assert not pair.flow.calls
+        assert ("failed_over", "flow->gemini:unhealthy") in pair.notifier.of(job.id)
+
+
+async def test_no_move_when_the_fallback_fails_its_checks_too(tmp_path: Path) -> None:
+    async for pair in _pair(tmp_path, GEMINI, healthy={FLOW: False, GEMINI: False}):
+        job = await pair.run(video())
+        assert (job.state, job.provider, job.first_provider) == (JobState.DELIVERED, FLOW, None)
+        assert not pair.gemini.calls
+
+
 def test_the_failover_line_in_both_languages() -> None:
+    assert (texts.failover_line("en", "flow", "gemini", "unhealthy")
+            == "↪️ Flow is failing its health checks; trying Google's API instead.")
+    assert "Google" in texts.failover_line("vi", "flow", "gemini", "unhealthy")
     assert (texts.failover_line("en", "flow", "gemini", "captcha")
             == "↪️ Flow refused this (captcha); trying Google's API instead.")
     assert "API của Google" in texts.failover_line("vi", "flow", "gemini", "quota")

@@ -169,7 +169,10 @@ async def test_an_image_is_kept_then_delivered(rig: Rig, by_url: bool) -> None:
                                        ("progress", "uploading"), ("deliver", "downloaded"),
                                        ("progress", "done")]
     assert rig.notifier.delivered[job.id] == PNG
-    assert (await rig.get(job.id)).media_id == "media-1" and files(rig) == []
+    saved = await rig.get(job.id)
+    # The picture stays after delivery: a later job may hand it to another provider as bytes.
+    assert saved.media_id == "media-1" and [f.name for f in files(rig)] == [f"job-{job.id}.png"]
+    assert saved.file_path is not None and Path(saved.file_path).read_bytes() == PNG
     assert rig.provider.calls["check"] == 0 and rig.provider.calls["download"] == int(by_url)
 
 

@@ -3,6 +3,7 @@
     UpstreamError                 anything that went wrong upstream; `code` keys the user's sentence
     ├── TransientError            retried with bounded, jittered backoff (carries `retry_after`)
     │   ├── UpstreamUnavailable   5xx, timeouts, transport errors (`maybe_processed` after a send)
+    │   │   └── ProviderUnhealthy the canary finds the provider down: a job moves before sending
     │   ├── RateLimited           429 throttling
     │   └── CaptchaRejected       403 reCAPTCHA evaluation failed / unusual activity
     └── PermanentError            not retried; the user is told
@@ -20,7 +21,8 @@
         ├── ResultTooLarge        the result is larger than the upload limit (carries `url`)
         ├── ModelRetired          the configured model was retired (carries model, replacement)
         ├── CaptchaExhausted      a gateway already retried the captcha and gave up (403)
-        └── AccountDisconnected   the Google account behind a gateway must be reconnected (596)
+        ├── AccountDisconnected   the Google account behind a gateway must be reconnected (596)
+        └── SourceExpired         the result an extend / upscale starts from is gone upstream
 
 Each upstream's package (`bot.providers.<name>.errors`) is the only place that knows what its
 status codes and bodies mean; it maps them into these classes, so the engine handles every
@@ -60,6 +62,9 @@ class ErrorCode(StrEnum):
     ACCOUNT_DISCONNECTED = "account_disconnected"  #: the gateway's Google account must be
     #: reconnected by the operator (useapi.net's 596, or an account it does not know)
     CAPTCHA_EXHAUSTED = "captcha_exhausted"  #: a gateway's captcha failed after its own retries
+    SOURCE_EXPIRED = "source_expired"  #: the result to extend or upscale is no longer upstream
+    #: only a failover's reason: the canary found the provider failing its checks
+    UNHEALTHY = "unhealthy"
     INTERNAL = "internal"  #: a bug of ours (logged with its traceback)
 
 
@@ -255,6 +260,21 @@ class AccountDisconnected(PermanentError):
     code = ErrorCode.ACCOUNT_DISCONNECTED
 
 
+class SourceExpired(PermanentError):
+    """The earlier result an extend or upscale starts from is no longer kept upstream (past its
+    retention, or unknown to the account): a new one must be made."""
+
+    code = ErrorCode.SOURCE_EXPIRED
+
+
+class ProviderUnhealthy(UpstreamUnavailable):
+    """The health canary finds the provider failing its checks: a job not yet sent moves to the
+    fallback provider instead of trying it (raised by the engine; nothing was sent)."""
+
+    code = ErrorCode.UNHEALTHY
+
+
 def is_retryable(exc: BaseException) -> bool:
     """The retry rule shared by every upstream call."""
     return isinstance(exc, TransientError)
+

@@ -20,11 +20,63 @@ class JobKind(StrEnum):
     IMAGE = "image"  #: text → image (its mediaId is remembered for /animate)
     VIDEO = "video"  #: text → video
     ANIMATE = "animate"  #: image (mediaId, or a photo to upload first) → video
+    #: a finished video (its handle in `reference_media_id`) → a clip that continues it
+    EXTEND = "extend"
+    #: a finished video → the same video at `options.resolution`
+    UPSCALE = "upscale"
+    #: a finished image → the same image at `options.resolution` ("2k", "4k")
+    IMAGE_UPSCALE = "image_upscale"
+
+    @property
+    def makes_video(self) -> bool:
+        return self not in (JobKind.IMAGE, JobKind.IMAGE_UPSCALE)
+
+    @property
+    def from_result(self) -> bool:
+        """Made from an earlier result of the same provider (its handle), not from a prompt."""
+        return self in (JobKind.EXTEND, JobKind.UPSCALE, JobKind.IMAGE_UPSCALE)
+
+
+class Action(StrEnum):
+    """What can be done with a delivered result (a button under it); the catalog says which
+    provider and model offer which."""
+
+    AGAIN = "again"  #: the same prompt and options, a new seed
+    EXTEND = "extend"  #: a video: a new clip that continues it
+    UPSCALE_1080P = "1080p"  #: a video at 1080p
+    UPSCALE_4K = "4k"  #: a video at 4K
+    UPSCALE_2K = "2k"  #: an image at 2K
+
+    @property
+    def kind(self) -> JobKind | None:
+        """The kind of job it makes from a result; None: the result's own kind (again)."""
+        if self is Action.AGAIN:
+            return None
+        if self is Action.EXTEND:
+            return JobKind.EXTEND
+        return JobKind.IMAGE_UPSCALE if self is Action.UPSCALE_2K else JobKind.UPSCALE
 
 
 class Aspect(StrEnum):
     LANDSCAPE = "landscape"  #: 16:9
     PORTRAIT = "portrait"  #: 9:16
+    SQUARE = "square"  #: 1:1
+    CLASSIC = "classic"  #: 4:3
+    CLASSIC_PORTRAIT = "classic_portrait"  #: 3:4
+
+    @property
+    def ratio(self) -> str:
+        return _RATIOS[self]
+
+    @classmethod
+    def from_ratio(cls, ratio: str) -> Aspect | None:
+        return next((aspect for aspect, known in _RATIOS.items() if known == ratio), None)
+
+
+_RATIOS = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16", Aspect.SQUARE: "1:1",
+           Aspect.CLASSIC: "4:3", Aspect.CLASSIC_PORTRAIT: "3:4"}
+#: What every provider makes
+COMMON_ASPECTS = frozenset({Aspect.LANDSCAPE, Aspect.PORTRAIT})
 
 
 class ImageRole(StrEnum):
@@ -77,7 +129,7 @@ class Options:
 
     negative_prompt: str | None = None
     seed: int | None = None
-    resolution: str | None = None  #: "720p" or "1080p"
+    resolution: str | None = None  #: "720p", "1080p", "4k" (an image upscale: "2k", "4k")
     duration: int | None = None  #: seconds
 
     def named(self) -> frozenset[str]:
@@ -123,6 +175,13 @@ class NewJob:
     #: the chat update that asked for it: a job is stored once per update, so replaying an
     #: update after a crash finds its job instead of making a second one
     update_id: int | None = None
+    #: the model to use; None: the provider's configured one
+    model: str | None = None
+    #: the job whose result this one was made from (a button under that result)
+    parent_id: int | None = None
+    #: which button made it (e.g. "again", "4k"): one unfinished job per parent and origin,
+    #: so a double tap makes one job
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,10 +227,13 @@ class Job:
     #: the provider the job began on, when it moved to the fallback (`provider`) after that one
     #: refused it before anything could be charged; None: it never moved
     first_provider: ProviderName | None = None
+    model: str | None = None
+    parent_id: int | None = None
+    origin: str | None = None
 
     @property
     def makes_video(self) -> bool:
-        return self.kind is not JobKind.IMAGE
+        return self.kind.makes_video
 
     def replace(self, **changes: Any) -> Job:
         return dataclasses.replace(self, **changes)

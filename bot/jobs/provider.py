@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.jobs.errors import AuthExpired, UpstreamError
-from bot.jobs.model import Aspect, ImageRole, JobKind, Options, ProviderName
+from bot.jobs.model import Action, Aspect, ImageRole, JobKind, Options, ProviderName
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    """What to make. For EXTEND, UPSCALE and IMAGE_UPSCALE `reference_media_id` is the handle
+    of the earlier result (the `media_id` the provider gave it) and `options.resolution` the
+    target of an upscale; `prompt` is the continuation of an extend."""
+
     kind: JobKind
     prompt: str
     aspect: Aspect
@@ -25,6 +29,7 @@ class GenerationRequest:
     options: Options = field(default_factory=Options)
     extra_media_ids: tuple[str, ...] = ()  #: the pictures after the first, in album order
     image_role: ImageRole = ImageRole.FRAMES
+    model: str | None = None  #: None: the provider's configured model for the kind
 
     @property
     def media_ids(self) -> tuple[str, ...]:
@@ -61,6 +66,8 @@ class RenderStatus:
     #: FAILED only: the error the job ends with when the provider knows better than
     #: `GenerationFailed(error)` (a safety refusal, a disconnected account), for this job alone
     failure: UpstreamError | None = None
+    #: DONE only: the result's handle upstream, for a later extend or upscale of it
+    media_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,15 @@ class Provider(Protocol):
     shareable_links: bool
     #: the most pictures a video takes, per role (a role missing: none); the fronts refuse more
     pictures: Mapping[ImageRole, int]
+    #: the aspects it makes (videos and images alike)
+    aspects: frozenset[Aspect]
+    #: the configured models (what a job without its own `model` uses)
+    image_model: str
+    video_model: str
+
+    def offers(self, kind: JobKind, model: str | None) -> frozenset[Action]:
+        """What can be done with a result of `kind` made with `model` (None: the configured
+        one): the buttons under it."""
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         """Upload a user's picture; return its mediaId."""

@@ -16,12 +16,12 @@ WAITING_FOR_TOKEN with the code `account_disconnected`: while any does, the acco
 asked every `health_check_interval` seconds, and its jobs resume once it is healthy (a saved task
 is polled again, a create the gateway refused is sent again).
 
-Failover: with a `fallback` provider, a job its own provider refused before anything could have
-been charged (no task id saved; a refusal of sign-in, captcha, model, access or credits, or an
-upstream not reached at all) moves to the fallback once, keeping its first provider in
-`first_provider`. Never after a possible charge: a saved task id, or an unclear failure, keeps it
-where it is. A picture the first provider holds goes along only as the user's own photo file
-(uploaded again); a picture only that provider has (one it made) keeps the job where it is.
+Failover (`bot.jobs.failover`): with a fallback provider, a job its own provider refused before
+anything could have been charged, or one about to be sent to a provider the health canary finds
+failing, moves to the fallback once, keeping its first provider in `first_provider`.
+
+Pictures a provider made are kept as files after delivery (`file_path` of an image job), so a
+later job can hand them to another provider as bytes.
 """
 
 from __future__ import annotations
@@ -37,23 +37,20 @@ from pathlib import Path
 from typing import Any
 
 from bot.jobs.errors import (
-    AccessDenied,
     AccountDisconnected,
     AuthExpired,
-    CaptchaExhausted,
-    CaptchaRejected,
     ErrorCode,
     GenerationFailed,
     Interrupted,
-    ModelRetired,
-    QuotaExhausted,
+    ProviderUnhealthy,
     ResultTooLarge,
     SubmissionUnclear,
     TimedOut,
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Phase, ProviderName
+from bot.jobs.failover import Failover
+from bot.jobs.model import ExtraImage, Job, JobState, NewJob, Phase
 from bot.jobs.notifier import DeliveryFailed, Notifier
 from bot.jobs.poller import BatchPoller, Watch
 from bot.jobs.provider import Accepted, GenerationRequest, Provider, RenderState, RenderStatus
@@ -88,7 +85,7 @@ class JobRunner:
     def __init__(
         self, *, store: JobStore, provider_for: ProviderFor, poller: BatchPoller,
         notifier: Notifier, config: RunnerConfig, clock: Callable[[], float] = time.time,
-        fallback: ProviderName | None = None,
+        failover: Failover | None = None,
     ) -> None:
         self._store = store
         self._provider_for = provider_for
@@ -96,7 +93,7 @@ class JobRunner:
         self._notifier = notifier
         self._config = config
         self._clock = clock
-        self._fallback = fallback
+        self._failover = failover or Failover()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._renewals: dict[int, int] = {}
         self._in_flight: dict[int, asyncio.Future[Job]] = {}
@@ -275,6 +272,8 @@ class JobRunner:
         raise AssertionError(f"job {job.id}: no step for state {job.state.value}")
 
     async def _submit(self, job: Job) -> Job:
+        if self._failover.should_move_unsent(job):
+            raise ProviderUnhealthy(f"{job.provider} is failing its health checks")
         provider = self._provider_for(job)
         if job.source_path and not job.reference_media_id:
             media_id = await _upload(provider, job.source_path)
@@ -306,7 +305,7 @@ class JobRunner:
     async def _submit_and_save(self, job: Job, provider: Provider) -> Job:
         extra = tuple(image.media_id for image in job.extra_images if image.media_id)
         request = GenerationRequest(job.kind, job.prompt, job.aspect, job.reference_media_id,
-                                    job.options, extra, job.image_role)
+                                    job.options, extra, job.image_role, job.model)
         try:
             task_id = await provider.submit(request)
         except UpstreamUnavailable as exc:
@@ -331,7 +330,7 @@ class JobRunner:
                 break
             if time.monotonic() > deadline:
                 raise TimedOut("the upstream did not take the job in time")
-        if job.kind is JobKind.IMAGE:
+        if not job.makes_video:
             return await self._keep_image(job, provider, accepted)
         logger.info("job %d: rendering", job.id)
         job = await self._store.update(job, state=JobState.RENDERING, render=accepted.render,
@@ -365,8 +364,9 @@ class JobRunner:
                 return await self._fail(job, failure.code, failure.detail)
             raise failure
         assert status.url is not None
-        if status.credits is not None:
-            job = await self._store.update(job, remaining_credits=status.credits)
+        if status.credits is not None or status.media_id is not None:
+            job = await self._store.update(job, remaining_credits=status.credits,
+                                           media_id=status.media_id)
         path = self._config.files_dir / f"job-{job.id}.mp4"
         try:
             await provider.download(status.url, path, max_bytes=self._config.max_upload_bytes)
@@ -402,10 +402,13 @@ class JobRunner:
         # write below, the next attempt knows the owner may have it already.
         job = await self._store.update(job, delivery_attempts=job.delivery_attempts + 1)
         await self._notifier.deliver(job, path)
-        _remove(job.file_path)
+        # A picture stays (a later job may hand it to another provider as bytes); a video goes.
+        kept = None if job.makes_video else job.file_path
+        if kept is None:
+            _remove(job.file_path)
         logger.info("job %d: delivered", job.id)
         job = await self._store.update(job, state=JobState.DELIVERED, finished_at=self._clock(),
-                                       file_path=None, error_code=None, error_detail=None)
+                                       file_path=kept, error_code=None, error_detail=None)
         await self._notify_progress(job, Phase.DONE)
         return job
 
@@ -441,37 +444,17 @@ class JobRunner:
         return await self._fail(job, exc.code, exc.detail)
 
     def _may_fail_over(self, job: Job, exc: UpstreamError) -> bool:
-        """Whether the job may move to the fallback: refused before any possible charge, on a
-        provider other than the fallback, and never moved before."""
-        fallback = self._fallback
-        if fallback is None or job.provider == fallback or job.first_provider is not None:
-            return False
-        if job.state not in (JobState.QUEUED, JobState.SUBMITTING) or job.task_id is not None:
-            return False
-        if isinstance(exc, UpstreamUnavailable):
-            if exc.maybe_processed:
-                return False
-        elif not isinstance(exc, _REFUSALS):
-            return False
-        # A picture only the first provider holds (one it made) cannot go along.
-        if job.reference_media_id and not job.source_path:
-            return False
-        return all(extra.source_path or not extra.media_id for extra in job.extra_images)
+        return self._failover.may_move(job, exc)
 
     async def _fail_over(self, job: Job, exc: UpstreamError) -> Job:
-        assert self._fallback is not None
         stored = await self._store.get(job.id)
         if stored.task_id is not None:  # belt and braces: a saved task id stays where it is
             return await self._fail(stored, exc.code, exc.detail)
+        changes = self._failover.changes(stored)
         logger.warning("job %d: %s refused it (%s); moving to %s", job.id, job.provider,
-                       exc.code, self._fallback)
-        extras = tuple(ExtraImage(None, extra.source_path) if extra.source_path else extra
-                       for extra in stored.extra_images)
+                       exc.code, changes["provider"])
         self._renewals.pop(job.id, None)
-        moved = await self._store.update(
-            stored, state=JobState.QUEUED, provider=self._fallback, first_provider=job.provider,
-            reference_media_id=None if stored.source_path else stored.reference_media_id,
-            extra_images=extras, error_code=None, error_detail=None)
+        moved = await self._store.update(stored, **changes)
         await self._tell(self._notifier.failed_over(moved, exc.code), moved)
         return moved
 
@@ -551,11 +534,6 @@ class JobRunner:
             await report
         except Exception:
             logger.exception("job %d: reporting to the front failed", job.id)
-
-
-#: refusals that come before anything could have been charged (besides an upstream not reached)
-_REFUSALS = (AuthExpired, CaptchaRejected, CaptchaExhausted, ModelRetired, AccessDenied,
-             QuotaExhausted)
 
 
 async def _settle(waiting: list[asyncio.Future[Any]], grace: float) -> None:

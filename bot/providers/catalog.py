@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from bot.jobs.errors import ModelRetired
+from bot.jobs.model import Action, JobKind
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -80,6 +81,31 @@ class Retirement:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What one generation costs, as its upstream states it: Flow credits, or a price."""
+
+    credits: int | None = None
+    price: str | None = None  #: e.g. "$0.10 per second at 720p"
+
+    @property
+    def free(self) -> bool:
+        return self.credits == 0 and self.price is None
+
+
+#: What a button under a result does on each provider (the model's own `actions` say whether
+#: it is offered); absent: costs what a generation of the model costs.
+ACTION_COSTS: dict[tuple[str, Action], Cost] = {
+    ("useapi", Action.UPSCALE_1080P): Cost(credits=0),
+    ("useapi", Action.UPSCALE_4K): Cost(credits=50),
+    ("useapi", Action.UPSCALE_2K): Cost(credits=0),
+}
+#: Actions that spend more than a usual generation: the user confirms them once.
+COSTLY_ACTIONS = frozenset({Action.UPSCALE_4K})
+VIDEO_ACTIONS = frozenset({Action.AGAIN, Action.EXTEND, Action.UPSCALE_1080P, Action.UPSCALE_4K})
+AGAIN_ONLY = frozenset({Action.AGAIN})
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """One row: `name` is an exact id, or a family when it ends in `*`."""
 
@@ -93,6 +119,10 @@ class ModelInfo:
     resolutions: tuple[str, ...] = ()  #: resolutions it accepts; empty: not checked here
     retired: Retirement | None = None
     note: str = ""
+    #: what can be done with its results (the buttons under them)
+    actions: frozenset[Action] = AGAIN_ONLY
+    cost: Cost | None = None  #: one generation, where the upstream states it
+    premium: bool = False  #: a Quality model: a button that spends it asks to confirm
 
     def retired_on(self, platform: Platform) -> Retirement | None:
         """The retirement that applies where the model is called, if any."""
@@ -134,11 +164,15 @@ def _flow(name: str, kind: Kind, note: str) -> ModelInfo:
                      frozenset({"seed"}), note=note)
 
 
-def _useapi(name: str, kind: Kind, *, durations: tuple[int, ...] = (), note: str = ""
-            ) -> ModelInfo:
+def _useapi(name: str, kind: Kind, *, durations: tuple[int, ...] = (), note: str = "",
+            actions: frozenset[Action] | None = None, cost: Cost | None = None,
+            premium: bool = False) -> ModelInfo:
     options = frozenset({"seed", "duration"}) if kind is Kind.VIDEO else frozenset({"seed"})
+    if actions is None:
+        actions = VIDEO_ACTIONS if kind is Kind.VIDEO else frozenset({Action.AGAIN,
+                                                                      Action.UPSCALE_2K})
     return ModelInfo(name, "useapi", kind, Api.USEAPI, frozenset({Platform.USEAPI}), options,
-                     durations, note=note)
+                     durations, note=note, actions=actions, cost=cost, premium=premium)
 
 
 MODELS: tuple[ModelInfo, ...] = (
@@ -180,7 +214,7 @@ MODELS: tuple[ModelInfo, ...] = (
     _useapi("veo-3.1-lite", Kind.VIDEO, durations=VEO_DURATIONS),
     _useapi("veo-3.1-lite-low-priority", Kind.VIDEO, durations=VEO_DURATIONS,
             note="0 credits, top Ultra plan"),
-    _useapi("veo-3.1-quality", Kind.VIDEO, durations=(8,), note="8 s only"),
+    _useapi("veo-3.1-quality", Kind.VIDEO, durations=(8,), note="8 s only", premium=True),
     _useapi("omni-flash", Kind.VIDEO, durations=(4, 6, 8, 10),
             note="useapi.net's POST /videos page: 4, 6, 8 or 10 s; a first frame only"),
     _useapi("omni-flash-1.2", Kind.VIDEO),
@@ -288,3 +322,37 @@ def _found(problems: Iterable[Problem | None]) -> Iterable[Problem]:
 _PLATFORM_NAMES = {Platform.DEVELOPER: "the Gemini Developer API",
                    Platform.AGENT_PLATFORM: "Agent Platform (GEMINI_VERTEX=true)",
                    Platform.FLOW: "Flow", Platform.USEAPI: "useapi.net"}
+
+
+def offers(provider: str, model: str, kind: JobKind) -> frozenset[Action]:
+    """What can be done with a result of `kind` that `model` made on `provider`."""
+    info = lookup(provider, model)
+    if info is None or info.retired is not None:
+        return AGAIN_ONLY
+    wanted = Kind.VIDEO if kind.makes_video else Kind.IMAGE
+    return info.actions if info.kind is wanted else AGAIN_ONLY
+
+
+def action_cost(provider: str, model: str, action: Action) -> Cost | None:
+    """What the action costs, where the upstream or its price list says."""
+    if (provider, action) in ACTION_COSTS:
+        return ACTION_COSTS[provider, action]
+    info = lookup(provider, model)
+    return info.cost if info is not None else None
+
+
+def costly(provider: str, model: str, action: Action) -> bool:
+    """Whether the action spends more than a usual generation (the user confirms it once)."""
+    if action in COSTLY_ACTIONS:
+        return True
+    info = lookup(provider, model)
+    return bool(info and info.premium) and action in (Action.AGAIN, Action.EXTEND)
+
+
+def models_of(provider: str, kind: Kind, platform: Platform | None = None) -> list[ModelInfo]:
+    """The current (not retired) models of a provider for `kind`, in catalog order: what a user
+    may pick in /settings."""
+    return [info for info in MODELS
+            if info.provider == provider and info.kind is kind and info.retired is None
+            and not info.name.endswith("*")
+            and (platform is None or platform in info.platforms)]

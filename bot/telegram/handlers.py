@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from pathlib import Path
 
 from telegram import ForceReply, Message, Update
 from telegram.constants import ChatType
@@ -319,8 +320,11 @@ async def _animate_ref(update: Update, context: BotContext, ref: ImageRef,
     role = ImageRole.REFERENCES if parsed.references else ImageRole.FRAMES
     if await _refuse_pictures(update, context, made_by.provider if made_by else None, role, 1):
         return
-    # The image's handle means something only to the provider that made it.
+    # The image's handle means something only to the provider that made it; its file (kept
+    # after delivery) goes along, so a failover can hand the picture over as bytes.
+    kept = made_by.file_path if made_by and made_by.file_path else None
     await _submit(update, context, JobKind.ANIMATE, parsed, reference_media_id=ref.media_id,
+                  source_path=kept if kept and Path(kept).exists() else None,
                   provider=made_by.provider if made_by else None, image_role=role)
 
 

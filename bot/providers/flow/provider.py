@@ -9,8 +9,9 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.jobs.errors import AuthExpired, BadResponse, RequestRejected
-from bot.jobs.model import ImageRole, JobKind, ProviderName
+from bot.jobs.model import COMMON_ASPECTS, Action, ImageRole, JobKind, ProviderName
 from bot.jobs.provider import Accepted, AccountStatus, GenerationRequest, RenderStatus
+from bot.providers import catalog
 from bot.providers.flow import protocol
 from bot.providers.flow.client import FlowClient
 from bot.redact import fingerprint
@@ -30,11 +31,18 @@ class FlowProvider:
     image_options = frozenset({"seed"})
     shareable_links = True
     pictures: Mapping[ImageRole, int] = MappingProxyType({ImageRole.FRAMES: 1})
+    aspects = COMMON_ASPECTS
+    image_model = protocol.IMAGE_MODEL
+    video_model = protocol.T2V_MODEL
 
     def __init__(self, *, client: FlowClient,
                  renew: Callable[[str | None], Awaitable[bool]] = _cannot_renew) -> None:
         self._client = client
         self._renew = renew
+
+    def offers(self, kind: JobKind, model: str | None) -> frozenset[Action]:
+        """The seed's protocol has no extend or upscale: a result can only be made again."""
+        return catalog.AGAIN_ONLY
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         body = await self._client.google("POST", protocol.GOOGLE_UPLOAD,

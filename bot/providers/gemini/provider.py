@@ -41,7 +41,7 @@ from bot.jobs.errors import (
     TransientError,
     UpstreamError,
 )
-from bot.jobs.model import ImageRole, JobKind, ProviderName
+from bot.jobs.model import COMMON_ASPECTS, Action, ImageRole, JobKind, ProviderName
 from bot.jobs.provider import (
     Accepted,
     AccountStatus,
@@ -83,6 +83,7 @@ class GeminiProvider:
     shareable_links = False  # a file URI needs the API key; an inline video is a local file
     pictures: Mapping[ImageRole, int] = MappingProxyType({ImageRole.FRAMES: 2,
                                                          ImageRole.REFERENCES: 3})
+    aspects = COMMON_ASPECTS  #: Omni's and Veo's 16:9 and 9:16
 
     def __init__(
         self, *, api_key: str | None, media_dir: Path, http: httpx.AsyncClient,
@@ -97,6 +98,7 @@ class GeminiProvider:
         self._image_model = catalog.normalized(image_model)
         self._video_model = catalog.normalized(
             video_model or catalog.default_model(Kind.VIDEO, self._platform))
+        self.image_model, self.video_model = self._image_model, self._video_model
         self._video_info = catalog.lookup("gemini", self._video_model)
         self._video_api = catalog.video_api(self._video_model)
         image_info = catalog.lookup("gemini", self._image_model)
@@ -130,6 +132,10 @@ class GeminiProvider:
             await self._client.aio.aclose()
 
     # the Provider protocol
+
+    def offers(self, kind: JobKind, model: str | None) -> frozenset[Action]:
+        default = self.video_model if kind.makes_video else self.image_model
+        return catalog.offers("gemini", model or default, kind)
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         """No upload exists: the picture is kept on disk and sent inline with the video request."""

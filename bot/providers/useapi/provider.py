@@ -37,7 +37,7 @@ from bot.jobs.errors import (
     TransientError,
     UpstreamError,
 )
-from bot.jobs.model import ImageRole, JobKind, ProviderName
+from bot.jobs.model import Action, Aspect, ImageRole, JobKind, ProviderName
 from bot.jobs.provider import (
     Accepted,
     AccountStatus,
@@ -71,14 +71,15 @@ class UseapiProvider:
     shareable_links = True  # signed links, valid a few hours
     pictures: Mapping[ImageRole, int] = MappingProxyType({ImageRole.FRAMES: 2,
                                                          ImageRole.REFERENCES: 3})
+    aspects = frozenset(Aspect)  #: 16:9, 9:16, 1:1, 4:3 and 3:4
 
     def __init__(self, *, client: UseapiClient, email: str | None, image_model: str,
                  video_model: str, poll_concurrency: int = 8,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._email = email
-        self._image_model = image_model
-        self._video_model = video_model
+        self._image_model = self.image_model = image_model
+        self._video_model = self.video_model = video_model
         self._video_info = catalog.lookup("useapi", video_model)
         image_info = catalog.lookup("useapi", image_model)
         self.supported_options = self._video_info.options if self._video_info else VIDEO_OPTIONS
@@ -90,6 +91,10 @@ class UseapiProvider:
         self._picking = asyncio.Lock()
 
     # the Provider protocol
+
+    def offers(self, kind: JobKind, model: str | None) -> frozenset[Action]:
+        default = self.video_model if kind.makes_video else self.image_model
+        return catalog.offers("useapi", model or default, kind)
 
     async def upload_image(self, data: bytes, *, mime: str) -> str:
         email = self._email or await self._upload_account()
