@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import signal
+from collections.abc import Callable
 
 from telegram import BotCommand
 from telegram.error import InvalidToken, NetworkError
@@ -15,8 +16,9 @@ from bot import texts
 from bot.config import Settings, is_placeholder, missing_credentials
 from bot.engine import Engine, open_engine
 from bot.health_canary import Canary, for_settings
-from bot.jobs.model import ProviderName
+from bot.jobs.model import Action, Job, ProviderName
 from bot.jobs.notifier import Notifier
+from bot.jobs.runner import ProviderFor
 from bot.providers.catalog import retired_settings
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
@@ -24,6 +26,7 @@ from bot.telegram.context import BotContext, Services, install_services, install
 from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.inbox import InboxPoller
 from bot.telegram.pacing import TelegramPacer
+from storage.asks import AskStore
 from storage.crypto import SecretBox
 from storage.images import ImageStore
 from storage.inbox import InboxStore
@@ -70,11 +73,11 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     pacer: TelegramPacer = application.bot.rate_limiter
     notifiers: list[TelegramNotifier] = []
 
-    def notifier(jobs: JobStore, images: ImageStore) -> Notifier:
+    def notifier(jobs: JobStore, images: ImageStore, provider_for: ProviderFor) -> Notifier:
         notifiers.append(TelegramNotifier(
             bot=application.bot, jobs=jobs, images=images,
             edit_interval=settings.progress_edit_interval, contended=pacer.contended,
-            admin_ids=settings.admin_user_ids))
+            admin_ids=settings.admin_user_ids, offers=_offers(provider_for)))
         return notifiers[0]
 
     async def tell_admins(text: str) -> None:
@@ -88,7 +91,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
         notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get,
-        health_report=canary.report))
+        AskStore(engine.db), health_report=canary.report))
     # Updates may carry secrets: sealed with the key the engine just opened (or created).
     box = SecretBox.open(key=settings.bot_secret_key.get_secret_value()
                          if settings.bot_secret_key else None,
@@ -102,6 +105,18 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     if not settings.allowed_user_ids and not settings.admin_user_ids:
         logger.warning("ALLOWED_USER_IDS and ADMIN_USER_IDS are empty: everyone is refused")
     await application.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
+
+
+def _offers(provider_for: ProviderFor) -> Callable[[Job], frozenset[Action]]:
+    """The buttons under a result: what its provider and model offer for it."""
+
+    def offers(job: Job) -> frozenset[Action]:
+        actions = provider_for(job).offers(job.kind, job.model)
+        if job.kind.from_result:  # an upscale is not upscaled or made again; it may go on
+            return actions & {Action.EXTEND} if job.makes_video else frozenset()
+        return actions
+
+    return offers
 
 
 async def _report_retired_models(settings: Settings, notifier: TelegramNotifier) -> None:

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.jobs.failover import Failover, Healthy, always_healthy
 from bot.jobs.notifier import Notifier
 from bot.jobs.poller import BatchPoller
-from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.jobs.runner import JobRunner, ProviderFor, RunnerConfig
 from bot.providers.flow.accounts import Accounts
 from bot.providers.registry import ProviderRegistry, Wiring, retry_policy
 from bot.redact import register_secret
@@ -24,7 +24,8 @@ from storage.db import connect
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
-NotifierFactory = Callable[[JobStore, ImageStore], Notifier]
+#: builds the front's notifier from the stores and the provider of each job (its buttons)
+NotifierFactory = Callable[[JobStore, ImageStore, ProviderFor], Notifier]
 
 
 @dataclass
@@ -74,7 +75,8 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory, *,
         render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
         progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval),
         health_check_interval=settings.health_check_interval)
-    runner = JobRunner(store=jobs, provider_for=providers.for_job,
-                       poller=poller, notifier=make_notifier(jobs, images), config=config,
+    notifier = make_notifier(jobs, images, providers.for_job)
+    runner = JobRunner(store=jobs, provider_for=providers.for_job, poller=poller,
+                       notifier=notifier, config=config,
                        failover=Failover(settings.fallback_provider, healthy))
     return Engine(db, http, jobs, images, AccessStore(db), accounts, providers, poller, runner)

@@ -284,7 +284,7 @@ async def generate(settings: Settings, request: GenerateRequest, *, demo: bool =
         settings = settings.model_copy(update={"database_path": Path(scratch) / "cli.sqlite3",
                                                "bot_secret_key": key})
         notifier = TerminalNotifier(request.output, upstream=_upstream(settings, request))
-        engine = await open_engine(settings, lambda jobs, images: notifier)
+        engine = await open_engine(settings, lambda jobs, images, providers: notifier)
         sent: list[int] = []
         room = _MakeRoom(notifier.line)
         for handler in logging.getLogger().handlers:

@@ -223,6 +223,35 @@ EN: dict[str, str] = {
                           "caption of a photo or of an album of up to {max}, or as a reply to "
                           "one.",
     "maybe_duplicate": "↻ Sent again after a restart: you may already have this {kind}.",
+    # buttons under results
+    "button_again": "🔁 Again",
+    "button_extend": "⏩ Extend",
+    "button_1080p": "⬆️ 1080p",
+    "button_4k": "⬆️ 4K",
+    "button_2k": "⬆️ 2K",
+    "result_gone": "I no longer have that result. Make a new one first.",
+    "not_your_result": "Only the person who made this (or an admin) can use its buttons.",
+    "action_unavailable": "This provider or model cannot do that with this result.",
+    "source_expired": "That result is too old: the service no longer keeps it. Make a new one "
+                      "and use its buttons.",
+    "ask_continuation": "How should video #{id} go on? Reply to this message with what happens "
+                        "next.",
+    "usage_extend": "Reply to my question with what happens next in the video, e.g. the camera "
+                    "pulls back.",
+    "already_making": "Already on it: job #{id}.",
+    "confirm_cost": "{action} of #{id} costs {cost}. Go ahead?",
+    "confirm_yes": "✅ Yes, go ahead",
+    "confirm_no": "✖️ No",
+    "confirm_dropped": "OK, nothing was made.",
+    "cost_credits": "{credits} Flow credits",
+    "cost_free": "nothing extra",
+    "cost_unknown": "more than a usual video (the exact price is not published)",
+    "status_parent": "   ↳ {action} of #{id}",
+    "origin_again": "again",
+    "origin_extend": "extension",
+    "origin_1080p": "1080p upscale",
+    "origin_4k": "4K upscale",
+    "origin_2k": "2K upscale",
 }
 
 VI: dict[str, str] = {
@@ -418,6 +447,36 @@ VI: dict[str, str] = {
                           "làm chú thích của một tấm hình hoặc một album tối đa {max} tấm, hoặc "
                           "trả lời một tấm hình bằng lệnh đó.",
     "maybe_duplicate": "↻ Gửi lại sau khi bot khởi động lại: có thể bạn đã có {kind} này rồi.",
+    # buttons under results
+    "button_again": "🔁 Làm lại",
+    "button_extend": "⏩ Nối dài",
+    "button_1080p": "⬆️ 1080p",
+    "button_4k": "⬆️ 4K",
+    "button_2k": "⬆️ 2K",
+    "result_gone": "Mình không còn giữ kết quả đó. Hãy tạo kết quả mới trước.",
+    "not_your_result": "Chỉ người tạo kết quả này (hoặc quản trị viên) mới dùng được các nút "
+                       "của nó.",
+    "action_unavailable": "Nhà cung cấp hoặc mô hình này không làm được việc đó với kết quả này.",
+    "source_expired": "Kết quả đó đã quá cũ: dịch vụ không còn giữ nó. Hãy tạo kết quả mới và "
+                      "dùng các nút của nó.",
+    "ask_continuation": "Video #{id} nên tiếp diễn thế nào? Hãy trả lời tin nhắn này bằng điều "
+                        "xảy ra tiếp theo.",
+    "usage_extend": "Hãy trả lời câu hỏi của mình bằng điều xảy ra tiếp theo trong video, ví dụ "
+                    "máy quay lùi ra xa.",
+    "already_making": "Đang làm rồi: việc #{id}.",
+    "confirm_cost": "{action} cho #{id} tốn {cost}. Tiếp tục chứ?",
+    "confirm_yes": "✅ Có, làm đi",
+    "confirm_no": "✖️ Không",
+    "confirm_dropped": "OK, không có gì được tạo.",
+    "cost_credits": "{credits} tín dụng Flow",
+    "cost_free": "không tốn thêm",
+    "cost_unknown": "nhiều hơn một video thường (giá chính xác không được công bố)",
+    "status_parent": "   ↳ {action} của #{id}",
+    "origin_again": "làm lại",
+    "origin_extend": "nối dài",
+    "origin_1080p": "nâng lên 1080p",
+    "origin_4k": "nâng lên 4K",
+    "origin_2k": "nâng lên 2K",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}
@@ -477,6 +536,21 @@ def provider_label(lang: str, name: str) -> str:
 def refusal(lang: str, code: str) -> str:
     key = f"refusal_{code}"
     return text(lang, key) if key in EN else code
+
+
+def cost(lang: str, credits: int | None, price: str | None) -> str:
+    """What an action costs, as its upstream or the catalog says (Flow credits, or a price)."""
+    if credits == 0 and price is None:
+        return text(lang, "cost_free")
+    if credits is not None:
+        return text(lang, "cost_credits", credits=number(lang, credits))
+    return price or text(lang, "cost_unknown")
+
+
+def origin_label(lang: str, origin: str) -> str:
+    """What a button made (`/status`: "extension of #12")."""
+    key = f"origin_{origin}"
+    return text(lang, key) if key in EN else origin
 
 
 def number(lang: str, value: int) -> str:

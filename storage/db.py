@@ -135,6 +135,19 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
+    # The question "how should it go on?" under a video's Extend button: a reply to it extends
+    # that video, after a restart too.
+    """
+    CREATE TABLE asks (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        job_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        owner_id INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    """,
 )
 
 

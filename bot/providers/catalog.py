@@ -99,6 +99,11 @@ ACTION_COSTS: dict[tuple[str, Action], Cost] = {
     ("useapi", Action.UPSCALE_4K): Cost(credits=50),
     ("useapi", Action.UPSCALE_2K): Cost(credits=0),
 }
+#: How long an upstream keeps a result an extend or upscale can start from, where it says
+#: (seconds); a button on an older result gets a sentence instead of a request.
+RESULT_RETENTION: dict[str, float] = {
+    "gemini": 48 * 3600.0,  #: "Files live 48 hours" (the Gemini API's files)
+}
 #: Actions that spend more than a usual generation: the user confirms them once.
 COSTLY_ACTIONS = frozenset({Action.UPSCALE_4K})
 VIDEO_ACTIONS = frozenset({Action.AGAIN, Action.EXTEND, Action.UPSCALE_1080P, Action.UPSCALE_4K})

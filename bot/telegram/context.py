@@ -16,6 +16,7 @@ from bot.providers.flow.accounts import Accounts
 from bot.telegram.access import AccessControl
 from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.pacing import Priority
+from storage.asks import AskStore
 from storage.images import ImageStore
 from storage.jobs import JobStore
 
@@ -37,6 +38,8 @@ class Services:
     provider_name: ProviderName
     #: a given provider of an account (a job stays on the provider it started on)
     provider_named: Callable[[ProviderName, str], Provider]
+    #: the questions asked under results (Extend's "how should it go on?")
+    asks: AskStore
     #: `/health`: a fresh run of doctor's checks as a table in the given language
     health_report: Callable[[str], Awaitable[str]] | None = None
 

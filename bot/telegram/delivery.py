@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import InputFile
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot import texts
 from bot.jobs.errors import ErrorCode
-from bot.jobs.model import Job, JobKind, Phase
+from bot.jobs.model import Action, Job, Phase
 from bot.jobs.notifier import DeliveryFailed
+from bot.telegram import keyboards
 from bot.telegram.edits import EditCoalescer
 from bot.telegram.pacing import Priority
 from storage.images import ImageStore
@@ -57,8 +58,10 @@ class TelegramNotifier:
 
     def __init__(self, *, bot: ExtBot[Priority], jobs: JobStore, images: ImageStore,
                  edit_interval: float, contended: Callable[[], bool] = lambda: False,
-                 admin_ids: frozenset[int] = frozenset(), max_uploads: int = 16) -> None:
+                 admin_ids: frozenset[int] = frozenset(), max_uploads: int = 16,
+                 offers: Callable[[Job], frozenset[Action]] = lambda job: frozenset()) -> None:
         self._bot = bot
+        self._offers = offers  #: the buttons a delivered result gets
         self._admin_ids = admin_ids
         self._alerted: set[str] = set()
         self._jobs = jobs
@@ -141,7 +144,7 @@ class TelegramNotifier:
     async def deliver(self, job: Job, path: Path) -> None:
         try:
             async with self._uploads:
-                if job.kind is JobKind.IMAGE:
+                if not job.makes_video:
                     await self._send_image(job, path)
                 else:
                     await self._send_video(job, path)
@@ -159,18 +162,17 @@ class TelegramNotifier:
             video = InputFile(file, filename=f"veo-{job.id}.mp4", read_file_handle=False)
             await self._bot.send_video(
                 job.chat_id, video, caption=caption, supports_streaming=True,
+                reply_markup=keyboards.under_result(job, self._offers(job)),
                 reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
                 write_timeout=UPLOAD_TIMEOUT, read_timeout=UPLOAD_TIMEOUT,
                 rate_limit_args=Priority.DELIVERY)
 
     async def _send_image(self, job: Job, path: Path) -> None:
         assert job.media_id is not None, "an image job is delivered with its mediaId"
-        button = InlineKeyboardButton(texts.text(job.language, "animate_button"),
-                                      callback_data=f"animate:{job.id}")
         data = await asyncio.to_thread(path.read_bytes)
         message = await self._bot.send_photo(
             job.chat_id, data, caption=_caption(job, job.prompt),
-            reply_markup=InlineKeyboardMarkup([[button]]),
+            reply_markup=keyboards.under_result(job, self._offers(job)),
             reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
             write_timeout=UPLOAD_TIMEOUT, rate_limit_args=Priority.DELIVERY)
         await self._images.remember(chat_id=job.chat_id, message_id=message.message_id,

@@ -23,9 +23,10 @@ from telegram.ext import (
 
 from bot import texts
 from bot.jobs.model import ExtraImage, ImageRole, JobKind, NewJob, ProviderName
-from bot.telegram import admin
+from bot.telegram import admin, buttons, keyboards
 from bot.telegram.albums import AlbumCollector
 from bot.telegram.context import BotContext
+from bot.telegram.limits import over_daily_limit
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
 from bot.telegram.replies import lang, reply
 from storage.images import AlbumPhoto, ImageRef
@@ -135,6 +136,8 @@ async def prompt_reply(update: Update, context: BotContext) -> None:
     """A plain text reply to one of our images (or to the "how should it move?" question)."""
     message = update.effective_message
     assert message is not None and message.reply_to_message is not None
+    if await buttons.answer_ask(update, context):
+        return  # the continuation of a video (its Extend button's question)
     ref = await context.services.images.lookup(message.chat_id, message.reply_to_message.message_id)
     if ref is None:
         return  # an ordinary conversation reply: not for us
@@ -182,6 +185,9 @@ async def status(update: Update, context: BotContext) -> None:
             language, "status_line", id=job.id, kind=texts.text(language, f"kind_{job.kind.value}"),
             state=texts.text(language, f"state_{job.state.value}"),
             age=texts.duration(now - job.created_at), prompt=prompt))
+        if job.parent_id is not None and job.origin is not None:
+            lines.append(texts.text(language, "status_parent", id=job.parent_id,
+                                    action=texts.origin_label(language, job.origin)))
         if job.first_provider is not None:
             lines.append(texts.text(language, "status_failover", first=job.first_provider,
                                     provider=job.provider))
@@ -368,7 +374,7 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
     user = update.effective_user
     assert message is not None and user is not None
     services = context.services
-    if kind is not JobKind.IMAGE and await _over_daily_limit(context, user.id):
+    if kind is not JobKind.IMAGE and await over_daily_limit(context, user.id):
         await reply(update, "daily_limit", limit=services.settings.daily_video_limit)
         return
     await services.runner.submit(NewJob(
@@ -378,14 +384,6 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
         account=services.accounts.account_for(user.id), options=parsed.options,
         provider=provider or services.provider_name, extra_images=extra_images,
         image_role=image_role, update_id=update.update_id))
-
-
-async def _over_daily_limit(context: BotContext, user_id: int) -> bool:
-    limit = context.services.settings.daily_video_limit
-    if limit is None or context.services.access.is_admin(user_id):
-        return False
-    midnight = time.time() // 86400 * 86400  # UTC
-    return await context.services.jobs.count_videos_since(user_id, midnight) >= limit
 
 
 def _shorten(prompt: str) -> str:
@@ -437,6 +435,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(filters.PHOTO & _IN_ALBUM, album_photo),
         MessageHandler(animate_caption, animate),
         CallbackQueryHandler(animate_button, pattern=r"^animate:[0-9]{1,18}$"),
+        CallbackQueryHandler(buttons.pressed, pattern=keyboards.ACTION_PATTERN),
+        CallbackQueryHandler(buttons.dropped, pattern=keyboards.DROP_PATTERN),
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ])
     admin.register(application)
