@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot import texts
+from bot.health_canary import Canary
 from bot.jobs.errors import (
     AccessDenied,
     AuthExpired,
@@ -30,6 +31,8 @@ from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Options, 
 from bot.jobs.poller import BatchPoller
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.sim.server import FlowSimulator
+from bot.sim.useapi_state import DEFAULT_EMAIL
 from storage.db import connect
 from storage.jobs import JobStore
 from tests.conftest import USER, StartBot
@@ -246,3 +249,42 @@ async def test_a_refused_proxy_token_moves_the_job_to_googles_api_end_to_end(
     assert "trying" in await bot.wait_text(USER, "trying")
     bot.telegram.send_text(USER, "/status")
     assert "flow → gemini" in await bot.wait_text(USER, "flow → gemini")
+
+
+async def test_a_provider_the_canary_finds_down_gets_no_request_end_to_end(
+        start_bot: StartBot, sim: FlowSimulator) -> None:
+    """useapi's account lost its Google session: the canary finds it at start-up, so the next
+    video goes straight to the fallback (Omni), and useapi gets no create at all."""
+    sim.useapi.disconnect()
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL,
+                          fallback_provider="gemini", health_check_interval=60.0)
+    assert bot.app is not None
+    canary: Canary = bot.app.bot_data["health_canary"]
+    await bot.telegram.wait_for(lambda: not canary.provider_healthy("useapi"))
+    bot.telegram.send_text(USER, "/video a kite over the dunes")
+    await bot.wait_videos(USER)
+    job = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    assert (job.first_provider, job.provider) == (ProviderName.USEAPI, ProviderName.GEMINI)
+    assert bot.sim.count("/videos", "POST") == 0
+    assert len(bot.sim.interactions()) == 1
+    assert "failing its health checks" in await bot.wait_text(USER, "health checks")
+
+
+async def test_an_image_flow_made_is_animated_by_the_fallback_from_its_bytes(
+        start_bot: StartBot) -> None:
+    """Flow made the image, then refuses the animation before anything is made: the picture
+    goes to Omni as the very bytes flow gave (inline in the interaction), not as flow's id."""
+    bot = await start_bot(fallback_provider="gemini")
+    bot.telegram.send_text(USER, "/image a lighthouse at dusk")
+    photo = (await bot.wait_photos(USER))[0]
+    image = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    assert image.file_path is not None
+    made = Path(image.file_path).read_bytes()
+    bot.sim.inject("create-video-veo3", 401)  # the proxy refuses its token
+    bot.telegram.send_text(USER, "/animate the light turns", reply_to=photo["message_id"])
+    await bot.wait_videos(USER)
+    job = await bot.wait_job(USER, lambda j: j.kind is JobKind.ANIMATE
+                             and j.state is JobState.DELIVERED)
+    assert (job.first_provider, job.provider) == (ProviderName.FLOW, ProviderName.GEMINI)
+    sent = bot.sim.interactions()[0]
+    assert made in sent.images

@@ -136,3 +136,15 @@ async def test_a_long_notice_and_a_long_table_fit_one_message() -> None:
     assert len(told.messages[0]) == MESSAGE_LIMIT and told.messages[0].endswith("…")
     assert len(await canary.report("en")) == MESSAGE_LIMIT
     assert len(table("en", await FakeChecks(many)())) > MESSAGE_LIMIT
+
+
+async def test_a_provider_is_healthy_while_every_check_of_it_passed_last() -> None:
+    checks = FakeChecks({"flow: proxy": True, "flow: Google token": False, "gemini: API key": True},
+                        {"flow: proxy": True, "flow: Google token": True, "gemini: API key": True})
+    canary = Canary(checks, tell=Told(), interval=0)
+    assert canary.provider_healthy("flow") and canary.provider_healthy("useapi")  # not run yet
+    await canary.tick()
+    assert not canary.provider_healthy("flow")
+    assert canary.provider_healthy("gemini") and canary.provider_healthy("useapi")
+    await canary.tick()
+    assert canary.provider_healthy("flow")
