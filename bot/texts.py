@@ -74,8 +74,9 @@ EN: dict[str, str] = {
                              "must be reconnected on useapi.net. Your job is saved and continues "
                              "by itself then.",
     "video_caption": "🎬 {prompt}",
-    "too_large": "🎬 Your video is larger than Telegram lets a bot upload. Download it here (the "
-                 "link expires soon): {url}",
+    "too_large": "🎬 Your video is larger than the 50 MB Telegram lets a bot upload (the "
+                 "operator can lift that with a self-hosted Bot API server). Download it here "
+                 "(the link expires soon): {url}",
     "status_empty": "You have no jobs yet. Try /image a cute cat",
     "status_header": "Your last jobs:",
     "status_line": "#{id} {kind} · {state} · {age} ago — “{prompt}”",
@@ -131,8 +132,10 @@ EN: dict[str, str] = {
                      "charged): check your account before sending it again.",
     "error_delivery_failed": "I could not send the result to this chat.",
     "error_lost": "the result file was lost. Please try again.",
-    "error_too_large": "the result is larger than Telegram lets a bot upload, and this "
-                       "provider's link cannot be shared. Try a shorter or lower-resolution video.",
+    "error_too_large": "the result is larger than the 50 MB Telegram lets a bot upload, and "
+                       "this provider's link cannot be shared. The operator can lift the limit "
+                       "with a self-hosted Bot API server (TELEGRAM_API_URL); until then, try a "
+                       "shorter or lower-resolution video.",
     "error_internal": "something went wrong inside the bot; the operator has the details.",
     "error_unknown": "something went wrong ({detail}). Please try again.",
     "error_model_retired": "the model this bot is set to use was retired by Google ({detail}). "
@@ -294,8 +297,9 @@ VI: dict[str, str] = {
                              "được kết nối lại trên useapi.net. Việc của bạn đã được lưu và sẽ tự "
                              "tiếp tục khi đó.",
     "video_caption": "🎬 {prompt}",
-    "too_large": "🎬 Video của bạn lớn hơn mức Telegram cho phép bot tải lên. Tải về tại đây "
-                 "(liên kết sắp hết hạn): {url}",
+    "too_large": "🎬 Video của bạn lớn hơn 50 MB, mức Telegram cho phép bot tải lên (người "
+                 "quản lý có thể gỡ giới hạn này bằng máy chủ Bot API tự vận hành). Tải về tại "
+                 "đây (liên kết sắp hết hạn): {url}",
     "status_empty": "Bạn chưa có việc nào. Thử /image một chú mèo dễ thương",
     "status_header": "Các việc gần đây của bạn:",
     "status_line": "#{id} {kind} · {state} · {age} trước — “{prompt}”",
@@ -351,9 +355,10 @@ VI: dict[str, str] = {
                      "tiền): hãy kiểm tra tài khoản trước khi gửi lại.",
     "error_delivery_failed": "mình không gửi được kết quả vào cuộc trò chuyện này.",
     "error_lost": "tệp kết quả bị mất. Hãy thử lại.",
-    "error_too_large": "kết quả lớn hơn mức Telegram cho phép bot tải lên, và liên kết của nhà "
-                       "cung cấp này không chia sẻ được. Hãy thử video ngắn hơn hoặc độ phân "
-                       "giải thấp hơn.",
+    "error_too_large": "kết quả lớn hơn 50 MB, mức Telegram cho phép bot tải lên, và liên kết "
+                       "của nhà cung cấp này không chia sẻ được. Người quản lý có thể gỡ giới "
+                       "hạn bằng máy chủ Bot API tự vận hành (TELEGRAM_API_URL); trong lúc chờ, "
+                       "hãy thử video ngắn hơn hoặc độ phân giải thấp hơn.",
     "error_internal": "có lỗi bên trong bot; người quản lý có chi tiết.",
     "error_unknown": "có lỗi xảy ra ({detail}). Hãy thử lại.",
     "error_model_retired": "mô hình mà bot đang dùng đã bị Google ngừng cung cấp ({detail}). "
