@@ -147,6 +147,22 @@ async def test_an_omni_video_cannot_be_extended_but_can_be_upscaled(
     assert (await _upscale(client, sim, media)).status_code == 201
 
 
+async def test_markers_work_in_an_extensions_prompt(sim: FlowSimulator,
+                                                    client: httpx.AsyncClient) -> None:
+    media = await _video_id(client, sim)
+    answer = await _extend(client, sim, media, prompt="FORCE_UNSAFE the wave")
+    jobid = answer.json()["jobid"]
+    for _ in range(100):
+        record = (await client.get(f"{sim.useapi_url}/jobs/{quote(jobid, safe='')}",
+                                   headers=AUTH)).json()
+        if record["status"] == "failed":
+            break
+        await asyncio.sleep(0.03)
+    reason = record["response"]["error"]["details"][0]["reason"]
+    assert reason == "PUBLIC_ERROR_UNSAFE_GENERATION"
+    assert _credits(sim) == 990  # a safety refusal is not charged
+
+
 # video upscale
 
 

@@ -41,9 +41,11 @@ response sections):
 Status codes: 400 a bad parameter (or a refusal: FORCE_UNSAFE), 401 a missing or wrong token
 (`{"error": "Unauthorized"}`), 402 not enough credits, 403 a model or duration the plan may not
 use (`MODEL_ACCESS_DENIED`), 404 an unknown account or job, 596 an account whose `health` is
-not OK (its Google session broke). Prompt markers: FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK. Other
-answers (429 with `retryAfter`, 503, …) come from `FlowSimulator.inject`. Its `routes()` are
-mounted in `FlowSimulator`'s application, so the request log covers these paths too.
+not OK (its Google session broke). Prompt markers (of videos, images and extensions):
+FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK. Other answers (429 with `retryAfter`, 503, …) come from
+`FlowSimulator.inject`, by path (`…/videos` also matches `…/videos/extend` and `…/upscale`).
+Its `routes()` are mounted in `FlowSimulator`'s application, so the request log covers these
+paths too.
 """
 
 from __future__ import annotations
