@@ -18,9 +18,11 @@ picks the healthiest account for a generation, and a video from pictures runs on
 that holds them; an upload must land on one account for all the pictures of a job, so the
 provider takes the first healthy account of `GET /accounts` and keeps it for a few minutes.
 
-Handles the engine saves: a video's `task_id` is the jobid, its render `[{"jobid": …}]`; an
-image's `task_id` is its jobid when the answer names one (so a restart can read the job again),
-else `image:<mediaGenerationId>`; its `media_id` is the `mediaGenerationId`.
+Handles the engine saves: a video's `task_id` is the jobid, its render `[{"jobid": …}]`, its
+`media_id` the finished video's `mediaGenerationId`; an image's `task_id` is its jobid when the
+answer names one (so a restart can read the job again), else `image:<mediaGenerationId>` (an
+upscale's `image:<source id>@<resolution>`); its `media_id` is the `mediaGenerationId` (an
+upscaled image answers none and keeps its source's).
 """
 
 from __future__ import annotations
