@@ -93,7 +93,9 @@ class Cost:
 
 
 #: What a button under a result does on each provider (the model's own `actions` say whether
-#: it is offered); absent: costs what a generation of the model costs.
+#: it is offered); absent: costs what a generation of the model costs. useapi.net: "1080p
+#: upscaling is free. 4K upscaling currently costs 50 credits" (POST /videos/upscale); images,
+#: and so their upscales, cost no Flow credits.
 ACTION_COSTS: dict[tuple[str, Action], Cost] = {
     ("useapi", Action.UPSCALE_1080P): Cost(credits=0),
     ("useapi", Action.UPSCALE_4K): Cost(credits=50),
@@ -210,19 +212,28 @@ MODELS: tuple[ModelInfo, ...] = (
     _flow("veo_3_1_t2v_fast", Kind.VIDEO, "text to video, landscape"),
     _flow("veo_3_1_t2v_fast_portrait", Kind.VIDEO, "text to video, portrait"),
     _flow("veo_3_0_r2v_fast_ultra", Kind.VIDEO, "image to video"),
-    # useapi.net (upstream-2026.md section 3)
+    # useapi.net (upstream-2026.md section 3). Credits per generation (an extension costs one
+    # generation of its model) from useapi's POST /videos page, which quotes Flow's price list;
+    # where Ultra pays less, the Pro figure (the higher) is the cost and the note names both.
+    # "omni-flash videos cannot be extended" (POST /videos/extend); the three Nano Banana
+    # models' images upscale to 2k and 4k (POST /images/upscale and the examples).
     _useapi("nano-banana-2-lite", Kind.IMAGE),
     _useapi("nano-banana-2", Kind.IMAGE),
     _useapi("nano-banana-pro", Kind.IMAGE),
-    _useapi("veo-3.1-fast", Kind.VIDEO, durations=VEO_DURATIONS,
-            note="default; 4 and 6 s need Ultra"),
-    _useapi("veo-3.1-lite", Kind.VIDEO, durations=VEO_DURATIONS),
+    _useapi("veo-3.1-fast", Kind.VIDEO, durations=VEO_DURATIONS, cost=Cost(credits=20),
+            note="default; 4 and 6 s need Ultra; 20 credits, 10 on Ultra"),
+    _useapi("veo-3.1-lite", Kind.VIDEO, durations=VEO_DURATIONS, cost=Cost(credits=10),
+            note="10 credits, 5 on Ultra"),
     _useapi("veo-3.1-lite-low-priority", Kind.VIDEO, durations=VEO_DURATIONS,
-            note="0 credits, top Ultra plan"),
-    _useapi("veo-3.1-quality", Kind.VIDEO, durations=(8,), note="8 s only", premium=True),
+            cost=Cost(credits=0), note="0 credits, lower priority, top Ultra plan only"),
+    _useapi("veo-3.1-quality", Kind.VIDEO, durations=(8,), cost=Cost(credits=100),
+            note="8 s only; 100 credits", premium=True),
     _useapi("omni-flash", Kind.VIDEO, durations=(4, 6, 8, 10),
-            note="useapi.net's POST /videos page: 4, 6, 8 or 10 s; a first frame only"),
-    _useapi("omni-flash-1.2", Kind.VIDEO),
+            actions=VIDEO_ACTIONS - {Action.EXTEND}, cost=Cost(credits=25),
+            note="useapi.net's POST /videos page: 4, 6, 8 or 10 s (15, 20, 25 or 30 credits; "
+                 "the cost is of 8 s); a first frame only; cannot be extended"),
+    _useapi("omni-flash-1.2", Kind.VIDEO, actions=VIDEO_ACTIONS - {Action.EXTEND},
+            note="not on useapi's price list; an Omni video: cannot be extended"),
 )
 
 

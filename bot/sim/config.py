@@ -27,3 +27,6 @@ class SimConfig:
     useapi_token: str | None = None  # the useapi.net token demanded (None: any non-empty token)
     useapi_link_seconds: float = 6 * 3600.0  # how long useapi's signed result links work
     useapi_sync_wait: float = 60.0  # a synchronous useapi call answers 408 past this wait
+    # how long useapi (Google Flow) keeps a made or uploaded media for extend, upscale and
+    # frames: older mediaGenerationIds answer as unknown ones do (None: kept for ever)
+    media_retention: float | None = None

@@ -12,23 +12,46 @@ of github.com/useapi/google-flow-api, never from the bot's client. It serves:
 - `GET /jobs/{jobid}` (the id URL-encoded): `created` → `started` → `completed` (with
   `response.media[].videoUrl`, `mediaGenerationId`, `remainingCredits`) or `failed` (`error`,
   `errorDetails`, `code`, Google's `response.error`), over the SimConfig latency;
+- `POST /videos/extend` ("Extend Videos"): `{mediaGenerationId, prompt, model?, count?, seed?,
+  async?}`; an 8-second Veo continuation of a Veo video (an `omni-flash` one cannot be
+  extended), charged as a generation of `model`, in the source's aspect; a job like /videos';
+- `POST /videos/upscale` ("Upscale Videos"): `{mediaGenerationId, resolution: "1080p" | "4K",
+  async?}`; 1080p free, 4K 50 credits on Ultra only; the same video and resolution again answers
+  the cached result without charging; synchronous answers are `{jobId, operations[], media[]}`;
+- `POST /images/upscale` ("Upscale Images"): `{mediaGenerationId, resolution: "2k" | "4k"}`,
+  synchronous, answers `{encodedImage}` (the same picture, larger) for Nano Banana images;
 - `POST /assets` and `POST /assets/{email}`: raw PNG / JPEG / WebP bytes →
   `mediaGenerationId.mediaGenerationId`, owned by that account;
 - signed result links (`/useapi-files/…?Expires=…&Signature=…`, outside the API and without its
   token): past `useapi_link_seconds` they answer 403, as Google's signed links do; a request
   that also carries an `Authorization` header is refused (400), as signed storage links are.
 
+Assumptions where those pages are silent (the Flow docs were read from their request and
+response sections):
+- a mediaGenerationId the account does not hold, or one older than `media_retention`, answers
+  400 `{"error": "mediaGenerationId … was not found …"}`: the docs document 400 for "missing or
+  invalid mediaGenerationId" and reserve 404 for an account that is not connected;
+- 4K on a plan without it answers 403 `MODEL_ACCESS_DENIED`, as a model the plan may not use;
+- an upscaled or extended video can itself be extended and upscaled (the extend page says so for
+  extended videos; the upscale page says "a previously generated video");
+- an image upscale answers no new mediaGenerationId (the documented answer has none), and
+  uploads cannot be upscaled ("a previously generated image via POST /images");
+- job records of extends and upscales have `type: "video"` and the same `response` as /videos.
+
 Status codes: 400 a bad parameter (or a refusal: FORCE_UNSAFE), 401 a missing or wrong token
 (`{"error": "Unauthorized"}`), 402 not enough credits, 403 a model or duration the plan may not
 use (`MODEL_ACCESS_DENIED`), 404 an unknown account or job, 596 an account whose `health` is
-not OK (its Google session broke). Prompt markers: FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK. Other
-answers (429 with `retryAfter`, 503, …) come from `FlowSimulator.inject`. Its `routes()` are
-mounted in `FlowSimulator`'s application, so the request log covers these paths too.
+not OK (its Google session broke). Prompt markers (of videos, images and extensions):
+FORCE_FAIL, FORCE_UNSAFE, FORCE_STUCK. Other answers (429 with `retryAfter`, 503, …) come from
+`FlowSimulator.inject`, by path (`…/videos` also matches `…/videos/extend` and `…/upscale`).
+Its `routes()` are mounted in `FlowSimulator`'s application, so the request log covers these
+paths too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import secrets
@@ -45,6 +68,7 @@ from bot.sim.loopback import Route, RouteSpec, stream
 from bot.sim.media import (
     Mp4Cache,
     decode_image,
+    encode_png,
     gradient_rgb,
     image_size,
     make_mp4,
@@ -54,19 +78,28 @@ from bot.sim.media import (
 )
 from bot.sim.useapi_state import (
     DEFAULT_EMAIL,
+    EXTEND_SECONDS,
+    IMAGE_SCALE,
     IMAGE_SIZES,
+    OMNI_MODELS,
     PRO,
     ULTRA,
+    UPSCALABLE_IMAGE_MODELS,
+    UPSCALE_4K_CREDITS,
+    VIDEO_SCALE,
     VIDEO_SIZES,
     Account,
     ImageAsk,
     Job,
     Picture,
     Refused,
-    VideoAsk,
+    Video,
+    check_extend,
     check_image,
+    check_image_upscale,
     check_upload,
     check_video,
+    check_video_upscale,
     generation_failure,
     iso,
     media_id,
@@ -115,6 +148,9 @@ class UseapiSim:
         self.accounts: dict[str, Account] = {DEFAULT_EMAIL: Account(DEFAULT_EMAIL)}
         self.pictures: dict[str, Picture] = {}
         self.jobs: dict[str, Job] = {}
+        self.videos: dict[str, Video] = {}  #: finished videos by mediaGenerationId
+        #: (source mediaGenerationId, resolution) → the upscaled video's id, for the cache
+        self.upscaled: dict[tuple[str, str], str] = {}
         self.job_paths: list[str] = []  #: raw paths of every GET /jobs/…, as sent
         self._files: dict[str, _File] = {}
         self._secret = secrets.token_bytes(16)
@@ -146,7 +182,10 @@ class UseapiSim:
         return [("GET", f"{PREFIX}/accounts", self._guarded(self._accounts)),
                 ("GET", f"{PREFIX}/accounts/{{email}}", self._guarded(self._account)),
                 ("POST", f"{PREFIX}/images", self._guarded(self._images)),
+                ("POST", f"{PREFIX}/images/upscale", self._guarded(self._upscale_image)),
                 ("POST", f"{PREFIX}/videos", self._guarded(self._create_video)),
+                ("POST", f"{PREFIX}/videos/extend", self._guarded(self._extend)),
+                ("POST", f"{PREFIX}/videos/upscale", self._guarded(self._upscale_video)),
                 ("GET", f"{PREFIX}/jobs/{{jobid}}", self._guarded(self._job)),
                 ("POST", f"{PREFIX}/assets", self._guarded(self._upload)),
                 ("POST", f"{PREFIX}/assets/{{email}}", self._guarded(self._upload)),
@@ -229,10 +268,28 @@ class UseapiSim:
                    key=lambda a: (a.health != "OK", running.get(a.email, 0), a.email))
 
     def _picture(self, media: str) -> Picture:
+        """A picture the account holds (an upload or a generated image), within retention."""
         picture = self.pictures.get(media)
-        if picture is None:
-            raise Refused(400, f"mediaGenerationId {media[:60]} was not found")
+        if picture is None or self._expired(picture.made):
+            raise _unknown(media)
         return picture
+
+    def _held_video(self, media: str) -> Video:
+        """A finished video the account holds, within retention."""
+        video = self.videos.get(media)
+        if video is None or self._expired(video.made):
+            raise _unknown(media)
+        return video
+
+    def _expired(self, made: float) -> bool:
+        retention = self.config.media_retention
+        return retention is not None and time.monotonic() - made > retention
+
+    def _charge(self, account: Account, cost: int) -> int:
+        if account.credits < cost:
+            raise Refused(402, f"Not enough credits: {cost} needed, {account.credits} left")
+        account.credits -= cost
+        return cost
 
     # uploads
 
@@ -275,7 +332,8 @@ class UseapiSim:
         for index in range(ask.count):
             png = await asyncio.to_thread(make_png, f"{ask.prompt}#{index}", width, height)
             key = media_id(account.email, "image")
-            self.pictures[key] = Picture(account.email, png, "image/png", width, height)
+            self.pictures[key] = Picture(account.email, png, "image/png", width, height,
+                                         model=ask.model)
             generated = {"mediaGenerationId": key, "prompt": ask.prompt,
                          "modelNameType": ask.model, "aspectRatio": ask.aspect,
                          "fifeUrl": self._link(origin, "image", key, ".png")}
@@ -288,45 +346,94 @@ class UseapiSim:
     async def _create_video(self, request: web.Request, body: Any) -> web.Response:
         ask = check_video(body)
         account = self._usable(ask.email, ask.pictures)
-        self._check_plan(ask, account)
-        cost = video_cost(ask.model, ask.duration, account.tier)
-        if account.credits < cost:
-            raise Refused(402, f"Not enough credits: {cost} needed, {account.credits} left")
-        account.credits -= cost
+        self._check_plan(ask.model, ask.duration, account)
+        cost = self._charge(account, video_cost(ask.model, ask.duration, account.tier))
         job = self._new_job("video", account, body, cost=cost,
-                            source=ask.pictures[0] if ask.pictures else None)
-        if ask.is_async:
-            return web.json_response(job.record("created"), status=201)
-        return await self._wait(job, _origin(request))
+                            source=ask.pictures[0] if ask.pictures else None,
+                            model=ask.model, aspect=ask.aspect)
+        return await self._started(job, ask.is_async, _origin(request))
 
-    def _check_plan(self, ask: VideoAsk, account: Account) -> None:
+    def _check_plan(self, model: str, duration: int, account: Account) -> None:
         """4 and 6 s Veo videos and the low-priority model need Ultra."""
         if account.tier == ULTRA:
             return
-        if ask.model == "veo-3.1-lite-low-priority":
-            raise Refused(403, f"{ask.model} needs a Google AI Ultra plan "
-                               "(MODEL_ACCESS_DENIED)")
-        if ask.model.startswith("veo") and ask.duration in (4, 6):
-            raise Refused(403, f"{ask.duration}-second videos need a Google AI Ultra plan "
+        if model == "veo-3.1-lite-low-priority":
+            raise Refused(403, f"{model} needs a Google AI Ultra plan (MODEL_ACCESS_DENIED)")
+        if model.startswith("veo") and duration in (4, 6):
+            raise Refused(403, f"{duration}-second videos need a Google AI Ultra plan "
                                "(MODEL_ACCESS_DENIED)")
 
-    async def _wait(self, job: Job, origin: str) -> web.Response:
+    async def _started(self, job: Job, is_async: bool, origin: str, *,
+                       flat: bool = False) -> web.Response:
+        """`async: true`: 201 with the job record; else the answer waits for the job (408 past
+        `useapi_sync_wait`). `flat`: a finished job answers its response's fields at the top
+        level with `jobId`, as POST /videos/upscale documents."""
+        if is_async:
+            return web.json_response(job.record("created"), status=201)
         deadline = time.monotonic() + self.config.useapi_sync_wait
-        while time.monotonic() < deadline:
-            status = self._status(job, origin)
-            if status in ("completed", "failed"):
-                return web.json_response(job.record(status))
+        status = self._status(job, origin)
+        while status not in ("completed", "failed") and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        return _still_running(job.record(self._status(job, origin)))
+            status = self._status(job, origin)
+        if status not in ("completed", "failed"):
+            return _still_running(job.record(status))
+        if flat and status == "completed" and job.response is not None:
+            return web.json_response(_flat(job.jobid, job.response))
+        return web.json_response(job.record(status))
+
+    # extend and upscale
+
+    async def _extend(self, request: web.Request, body: Any) -> web.Response:
+        ask = check_extend(body)
+        source = self._held_video(ask.media)
+        if source.model in OMNI_MODELS:
+            raise Refused(400, f"{source.model} videos cannot be extended: the source video "
+                               "must be Veo-generated")
+        account = self._usable(source.account)
+        self._check_plan(ask.model, EXTEND_SECONDS, account)
+        cost = self._charge(account, video_cost(ask.model, EXTEND_SECONDS, account.tier))
+        job = self._new_job("video", account, body, cost=cost, action="extend",
+                            parent=ask.media, model=ask.model, aspect=source.aspect)
+        return await self._started(job, ask.is_async, _origin(request))
+
+    async def _upscale_video(self, request: web.Request, body: Any) -> web.Response:
+        ask = check_video_upscale(body)
+        source = self._held_video(ask.media)
+        account = self._usable(source.account)
+        if ask.resolution == "4K" and account.tier != ULTRA:
+            raise Refused(403, "4K upscaling needs a Google AI Ultra plan (MODEL_ACCESS_DENIED)")
+        reuse = self.upscaled.get((ask.media, ask.resolution))
+        price = UPSCALE_4K_CREDITS if ask.resolution == "4K" and reuse is None else 0
+        cost = self._charge(account, price)
+        job = self._new_job("video", account, body, cost=cost, action="upscale",
+                            parent=ask.media, model=source.model, aspect=source.aspect,
+                            resolution=ask.resolution, reuse=reuse,
+                            latency=0.0 if reuse is not None else None)
+        return await self._started(job, ask.is_async, _origin(request), flat=True)
+
+    async def _upscale_image(self, request: web.Request, body: Any) -> web.Response:
+        ask = check_image_upscale(body)
+        picture = self._picture(ask.media)
+        self._usable(picture.account)
+        if picture.model not in UPSCALABLE_IMAGE_MODELS:
+            made = f"{picture.model} images" if picture.model else "uploaded images"
+            raise Refused(400, f"{made} cannot be upscaled; only images of "
+                               f"{', '.join(sorted(UPSCALABLE_IMAGE_MODELS))} can")
+        await asyncio.sleep(self.config.image_latency)
+        png = await asyncio.to_thread(_enlarged, picture, IMAGE_SCALE[ask.resolution])
+        return web.json_response({"encodedImage": base64.b64encode(png).decode(),
+                                  "captcha": {"service": "Sim", "durationMs": 0,
+                                              "attempts": []}})
 
     def _new_job(self, kind: str, account: Account, body: dict[str, Any], *, cost: int,
-                 source: str | None = None, latency: float | None = None) -> Job:
+                 source: str | None = None, latency: float | None = None,
+                 **fields: Any) -> Job:
         millis = max(int(time.time() * 1000), self._last_ms + 1)
         self._last_ms = millis
         letter = kind[0]
         jobid = f"j{millis}{letter}-u12345-email:{account.email}-bot:google-flow"
         job = Job(jobid, kind, account.email, dict(body), time.monotonic(), iso(time.time()),
-                  cost=cost, source=source, latency=latency)
+                  cost=cost, source=source, latency=latency, **fields)
         self.jobs[jobid] = job
         return job
 
@@ -361,14 +468,25 @@ class UseapiSim:
         if job.kind == "image":
             job.final = "completed"
             return
-        video_id = media_id(job.account, "video")
+        video_id = job.reuse or self._keep_video(job)
+        kept = self.videos.get(video_id)
         media = {"name": str(uuid.uuid4()), "mediaGenerationId": video_id,
-                 "videoUrl": self._link(origin, "video", job.jobid, ".mp4"),
+                 "videoUrl": self._link(origin, "video", kept.jobid if kept else job.jobid,
+                                        ".mp4"),
                  "mediaMetadata": {"mediaStatus": {
                      "mediaGenerationStatus": "MEDIA_GENERATION_STATUS_SUCCESSFUL"}}}
         job.response = {"media": [media],
                         "remainingCredits": account.credits if account else 0}
         job.final = "completed"
+
+    def _keep_video(self, job: Job) -> str:
+        """A finished video is held by its account: it can be extended and upscaled."""
+        video_id = media_id(job.account, "video")
+        self.videos[video_id] = Video(job.account, job.jobid, job.model, job.aspect,
+                                      time.monotonic())
+        if job.action == "upscale" and job.parent and job.resolution:
+            self.upscaled[job.parent, job.resolution] = video_id
+        return video_id
 
     # signed links
 
@@ -410,13 +528,23 @@ class UseapiSim:
                             length=padded_size(len(data), size), content_type="video/mp4")
 
     async def _video(self, job: Job) -> bytes:
-        aspect = str(job.request.get("aspectRatio", "landscape"))
-        width, height = VIDEO_SIZES.get(aspect, VIDEO_SIZES["landscape"])
-        source = self.pictures.get(job.source) if job.source else None
-        image = source.data if source is not None else None
-        seed = job.prompt if image is None else hashlib.sha256(image).hexdigest()
+        image, seed = self._look(job)
+        width, height = VIDEO_SIZES.get(job.aspect, VIDEO_SIZES["landscape"])
+        scale = VIDEO_SCALE.get(job.resolution or "", 1.0)
+        width, height = int(width * scale), int(height * scale)
         key = ("useapi", image is not None, seed, width, height)
         return await self._videos.get(key, _renderer(image, seed, width, height))
+
+    def _look(self, job: Job) -> tuple[bytes | None, str]:
+        """What a video shows: an upscale its source's picture (larger); an extension a look of
+        its own; a generation its first picture, else its prompt."""
+        if job.action == "upscale" and job.parent in self.videos:
+            return self._look(self.jobs[self.videos[job.parent].jobid])
+        if job.action == "extend":
+            return None, f"{job.parent}+{job.prompt}"
+        source = self.pictures.get(job.source) if job.source else None
+        image = source.data if source is not None else None
+        return image, job.prompt if image is None else hashlib.sha256(image).hexdigest()
 
 
 def _renderer(image: bytes | None, seed: str, width: int, height: int
@@ -426,6 +554,30 @@ def _renderer(image: bytes | None, seed: str, width: int, height: int
         return make_mp4(rgb or gradient_rgb(seed, width, height), width, height)
 
     return render
+
+
+def _enlarged(picture: Picture, scale: int) -> bytes:
+    """The picture `scale` times larger, as a PNG (what an image upscale answers)."""
+    width, height = picture.width * scale, picture.height * scale
+    rgb = decode_image(picture.data, width, height)
+    return encode_png(rgb or gradient_rgb(str(len(picture.data)), width, height), width, height)
+
+
+def _flat(jobid: str, response: dict[str, Any]) -> dict[str, Any]:
+    """A synchronous upscale's answer: `jobId`, the legacy `operations[]` (with `fifeUrl`) and
+    the current `media[]` (with `videoUrl`)."""
+    operations = [{"operation": {"name": entry.get("name")},
+                   "status": "MEDIA_GENERATION_STATUS_SUCCESSFUL",
+                   "video": {"mediaGenerationId": entry.get("mediaGenerationId"),
+                             "fifeUrl": entry.get("videoUrl")}}
+                  for entry in response.get("media", [])]
+    return {"jobId": jobid, "operations": operations, **response}
+
+
+def _unknown(media: str) -> Refused:
+    """A mediaGenerationId the account does not hold (never made, or past its retention)."""
+    return Refused(400, f"mediaGenerationId {media[:60]} was not found: unknown to the account "
+                        "or no longer kept")
 
 
 def _refusal(what: str) -> dict[str, Any]:

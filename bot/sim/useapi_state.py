@@ -1,9 +1,10 @@
-"""The useapi.net simulator's memory and rules: connected accounts, pictures per account, jobs and
-their progress, prices, and the checks of POST /images and POST /videos bodies.
+"""The useapi.net simulator's memory and rules: connected accounts, pictures and videos per
+account, jobs and their progress, prices, and the checks of the POST /images, /videos,
+/videos/extend, /videos/upscale and /images/upscale bodies.
 
 Written from upstream-2026.md section 3 and useapi.net's "Google Flow API v1" pages (models,
-aspect ratios, durations, references, credits per generation) and the examples of
-github.com/useapi/google-flow-api; no HTTP here.
+aspect ratios, durations, references, credits per generation; "Extend Videos", "Upscale Videos",
+"Upscale Images") and the examples of github.com/useapi/google-flow-api; no HTTP here.
 """
 
 from __future__ import annotations
@@ -40,6 +41,27 @@ VIDEO_KEYS = frozenset({"prompt", "model", "aspectRatio", "duration", "count", "
                         *(f"referenceImage_{n}" for n in range(1, 8))})
 IMAGE_KEYS = frozenset({"prompt", "model", "aspectRatio", "count", "seed", "email", "replyUrl",
                         "replyRef", *(f"reference_{n}" for n in range(1, 11))})
+#: The captcha parameters every captcha-solving call takes; at most one of them per request.
+CAPTCHA_KEYS = frozenset({"captchaToken", "captchaRetry", "captchaOrder"})
+#: POST /videos/extend: the source, the continuation prompt and the model (Veo only).
+EXTEND_KEYS = frozenset({"mediaGenerationId", "prompt", "model", "count", "seed", "async",
+                         "replyUrl", "replyRef"}) | CAPTCHA_KEYS
+EXTEND_MODELS = VEO_MODELS  #: "omni-flash videos cannot be extended"
+EXTEND_SECONDS = 8  #: "an additional 8-second segment"
+#: POST /videos/upscale: "Supported values: 1080p, 4K" (default 1080p); 4K costs 50 credits
+VIDEO_UPSCALE_KEYS = frozenset({"mediaGenerationId", "resolution", "async", "replyUrl",
+                                "replyRef"}) | CAPTCHA_KEYS
+VIDEO_RESOLUTIONS = ("1080p", "4K")
+UPSCALE_4K_CREDITS = 50
+#: POST /images/upscale: "Supported values: 2k, 4k" (default 2k); synchronous, no credits
+IMAGE_UPSCALE_KEYS = frozenset({"mediaGenerationId", "resolution"}) | CAPTCHA_KEYS
+IMAGE_RESOLUTIONS = ("2k", "4k")
+#: "imagen-4 and legacy nano-banana alias images cannot be upscaled"; the three Nano Banana
+#: models can (the nano-banana-compare example: "All three models accept … 2K/4K upscaling")
+UPSCALABLE_IMAGE_MODELS = frozenset({"nano-banana-2-lite", "nano-banana-2", "nano-banana-pro"})
+#: How much larger an upscale is than the simulator's small originals (kept cheap to encode).
+VIDEO_SCALE = {"1080p": 1.5, "4K": 2.0}
+IMAGE_SCALE = {"2k": 2, "4k": 3}
 UNSAFE_REASON = "PUBLIC_ERROR_UNSAFE_GENERATION"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 
@@ -71,6 +93,19 @@ class Picture:
     mime: str
     width: int
     height: int
+    model: str | None = None  #: the model that made it; None: an upload
+    made: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Video:
+    """A finished video an account holds: what an extend or an upscale starts from."""
+
+    account: str
+    jobid: str  #: the job that made it (its MP4 is that job's)
+    model: str
+    aspect: str
+    made: float  #: time.monotonic() when it completed
 
 
 @dataclass
@@ -89,6 +124,12 @@ class Job:
     failure: dict[str, Any] | None = None
     updated: str | None = None
     fetched: float | None = None  #: time.monotonic() when its MP4 was first served
+    action: str | None = None  #: "extend" or "upscale"; None: a generation
+    parent: str | None = None  #: the source video's mediaGenerationId (extend, upscale)
+    model: str = "veo-3.1-fast"  #: the model its video counts as made with
+    aspect: str = "landscape"
+    resolution: str | None = None  #: an upscale's target
+    reuse: str | None = None  #: an upscale answered from the cache: that video's id
 
     @property
     def prompt(self) -> str:
@@ -169,6 +210,25 @@ class VideoAsk:
 
 
 @dataclass(frozen=True)
+class ExtendAsk:
+    """A checked POST /videos/extend body."""
+
+    media: str
+    prompt: str
+    model: str
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class UpscaleAsk:
+    """A checked POST /videos/upscale or POST /images/upscale body."""
+
+    media: str
+    resolution: str
+    is_async: bool = False
+
+
+@dataclass(frozen=True)
 class ImageAsk:
     prompt: str
     model: str
@@ -190,9 +250,7 @@ def check_video(body: Any) -> VideoAsk:
         raise Refused(400, f"duration must be one of {', '.join(map(str, durations))} for "
                            f"{model}")
     _count_and_seed(body)
-    is_async = body.get("async", False)
-    if not isinstance(is_async, bool):
-        raise Refused(400, "async must be a boolean")
+    is_async = _async(body)
     start, end = body.get("startImage"), body.get("endImage")
     references = [body[f"referenceImage_{n}"] for n in range(1, 8) if f"referenceImage_{n}" in body]
     for name in ("startImage", "endImage"):
@@ -222,6 +280,35 @@ def check_image(body: Any) -> ImageAsk:
     if any(key.startswith("reference_") for key in body):
         raise Refused(400, "reference_N images are not served by this simulator")
     return ImageAsk(prompt, model, aspect, count, _email(body))
+
+
+def check_extend(body: Any) -> ExtendAsk:
+    """POST /videos/extend: `mediaGenerationId` and `prompt` required; a Veo `model`."""
+    body = _object(body, EXTEND_KEYS)
+    media = _media(body)
+    prompt = _prompt(body)
+    model = _choice(body, "model", "veo-3.1-fast", EXTEND_MODELS)
+    _count_and_seed(body)
+    _captcha(body)
+    return ExtendAsk(media, prompt, model, _async(body))
+
+
+def check_video_upscale(body: Any) -> UpscaleAsk:
+    """POST /videos/upscale: `mediaGenerationId` required, `resolution` 1080p (default) or 4K."""
+    body = _object(body, VIDEO_UPSCALE_KEYS)
+    media = _media(body)
+    resolution = _choice(body, "resolution", VIDEO_RESOLUTIONS[0], VIDEO_RESOLUTIONS)
+    _captcha(body)
+    return UpscaleAsk(media, resolution, _async(body))
+
+
+def check_image_upscale(body: Any) -> UpscaleAsk:
+    """POST /images/upscale: `mediaGenerationId` required, `resolution` 2k (default) or 4k."""
+    body = _object(body, IMAGE_UPSCALE_KEYS)
+    media = _media(body)
+    resolution = _choice(body, "resolution", IMAGE_RESOLUTIONS[0], IMAGE_RESOLUTIONS)
+    _captcha(body)
+    return UpscaleAsk(media, resolution)
 
 
 def check_upload(mime: str, data: bytes) -> None:
@@ -274,6 +361,26 @@ def _email(body: dict[str, Any]) -> str | None:
     if email is not None and (not isinstance(email, str) or "@" not in email):
         raise Refused(400, "email must be the address of a configured account")
     return email
+
+
+def _media(body: dict[str, Any]) -> str:
+    media = body.get("mediaGenerationId")
+    if not _id(media):
+        raise Refused(400, "mediaGenerationId is required")  # the docs' own words
+    return str(media)
+
+
+def _async(body: dict[str, Any]) -> bool:
+    is_async = body.get("async", False)
+    if not isinstance(is_async, bool):
+        raise Refused(400, "async must be a boolean")
+    return is_async
+
+
+def _captcha(body: dict[str, Any]) -> None:
+    given = sorted(CAPTCHA_KEYS & set(body))
+    if len(given) > 1:
+        raise Refused(400, f"{' and '.join(given)} are mutually exclusive")
 
 
 def _id(value: Any) -> bool:

@@ -7,6 +7,10 @@ captcha failed after useapi's own retries or the plan may not use the model
 while the job goes on, 429 busy or Google's quota (with `retryAfter`), 503 Google or the captcha
 service down for a while, 596 the account's Google session broke.
 
+An extend or upscale names its source by `mediaGenerationId`; useapi documents a 400 for a
+"missing or invalid mediaGenerationId". A 400 (or 404) whose message says the id is not found,
+unknown or expired means the source is no longer held: `SourceExpired`.
+
 Its error bodies are `{"error": "<message>"}` (documented for 401), with `code`, `errorDetails`,
 `retryAfter` and, for a job, Google's own error under `response.error`; they are read
 defensively, and Google's `PUBLIC_ERROR_*` reasons are found wherever they appear.
@@ -30,6 +34,7 @@ from bot.jobs.errors import (
     RequestRejected,
     ResultLost,
     SafetyBlocked,
+    SourceExpired,
     TransientError,
     UpstreamError,
     UpstreamUnavailable,
@@ -52,6 +57,9 @@ _REFUSAL_WORDS = ("moderat", "unsafe", "safety", "content policy", "prohibited",
 _SAFETY_PARTS = ("UNSAFE", "FILTER", "SAFETY", "MINOR", "PROMINENT", "HARM", "SEXUAL", "CHILD",
                  "VIOLEN")
 _QUOTA_PARTS = ("QUOTA_REACHED", "QUOTA_EXCEEDED")
+#: A message that says a named mediaGenerationId is not (or no longer) held by the account.
+_SOURCE_GONE = re.compile(r"mediaGenerationId\b.*\b(?:not found|unknown|expired|no longer|"
+                          r"does not exist)", re.IGNORECASE)
 #: A failed job's `code` that says more about the account than about the render.
 _ACCOUNT_CODES = frozenset({402, 403, 429, SESSION_BROKEN})
 
@@ -150,6 +158,8 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
     if status >= 500:
         return UpstreamUnavailable(text, maybe_processed=status in ANSWER_LOST,
                                    retry_after=delay, **common)
+    if status in (400, 404) and source_gone(seen.message):
+        return SourceExpired(f"the earlier result is no longer on useapi.net: {text}", **common)
     if seen.is_safety() or (status == 400 and _refusal_words(seen.message)):
         return SafetyBlocked(text, **common)
     if status == 403:
@@ -177,6 +187,9 @@ def job_failure(record: dict[str, Any]) -> UpstreamError:
     if seen.is_safety():
         reason = next(r for r in seen.reasons if is_safety_reason(r))
         return SafetyBlocked(f"Google's safety filters refused it ({reason})", reason=reason)
+    if source_gone(seen.message):
+        return SourceExpired(f"the earlier result is no longer on useapi.net: {seen.message}",
+                             status=code if isinstance(code, int) else None)
     if code in _ACCOUNT_CODES:
         mapped = from_status(code, record)
         if not isinstance(mapped, TransientError):
@@ -184,6 +197,11 @@ def job_failure(record: dict[str, Any]) -> UpstreamError:
     return GenerationFailed(seen.message or "the job failed without a reason",
                             status=code if isinstance(code, int) else None,
                             reason=seen.reasons[0] if seen.reasons else None)
+
+
+def source_gone(message: str) -> bool:
+    """Whether useapi's words say the named mediaGenerationId is unknown or expired."""
+    return _SOURCE_GONE.search(message) is not None
 
 
 def _refusal_words(message: str) -> bool:

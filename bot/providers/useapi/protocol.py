@@ -21,7 +21,10 @@ from bot.providers.useapi.errors import job_failure
 
 ACCOUNTS = "/accounts"
 IMAGES = "/images"
+IMAGE_UPSCALE = "/images/upscale"
 VIDEOS = "/videos"
+EXTEND = "/videos/extend"
+VIDEO_UPSCALE = "/videos/upscale"
 ASSETS = "/assets"
 JOBS = "/jobs/"
 #: The task id of an image whose answer named no job: the picture is kept in memory only.
@@ -31,9 +34,19 @@ HEALTHY = "OK"
 
 #: Job statuses (GET /jobs/{jobid}): `created` → `started` → `completed` | `failed`.
 _ACTIVE = {"created": RenderState.PENDING, "started": RenderState.ACTIVE}
-#: Image ratios of POST /images; Veo and Omni spell the video aspects as words.
-IMAGE_ASPECT = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16"}
-VIDEO_ASPECT = {Aspect.LANDSCAPE: "landscape", Aspect.PORTRAIT: "portrait"}
+#: Image ratios of POST /images ("16:9", "4:3", "1:1", "3:4", "9:16").
+IMAGE_ASPECT = {aspect: aspect.ratio for aspect in Aspect}
+#: POST /videos: Veo takes "landscape" (default), "portrait", "1:1", "4:3", "3:4"; omni-flash
+#: landscape and portrait only.
+VIDEO_ASPECT = {Aspect.LANDSCAPE: "landscape", Aspect.PORTRAIT: "portrait",
+                Aspect.SQUARE: "1:1", Aspect.CLASSIC: "4:3", Aspect.CLASSIC_PORTRAIT: "3:4"}
+OMNI_ASPECTS = frozenset({Aspect.LANDSCAPE, Aspect.PORTRAIT})
+#: Our resolutions → useapi's spelling: POST /videos/upscale "1080p" (default, free) | "4K";
+#: POST /images/upscale "2k" (default) | "4k".
+VIDEO_RESOLUTIONS = {"1080p": "1080p", "4k": "4K"}
+IMAGE_RESOLUTIONS = {"2k": "2k", "4k": "4k"}
+#: An extension is "an additional 8-second segment" whatever the model.
+EXTEND_SECONDS = 8
 #: How many `referenceImage_N` a model takes (Veo: 1-3; Omni Flash: 1-7, per the examples).
 VEO_REFERENCES = 3
 OMNI_REFERENCES = 7
@@ -77,7 +90,7 @@ def video_body(request: GenerationRequest, *, model: str, email: str | None,
     """POST /videos, asynchronous: the job's pictures as frames or references."""
     refuse_values(request, model, info)
     body: dict[str, Any] = {"prompt": request.prompt, "model": model,
-                            "aspectRatio": VIDEO_ASPECT[request.aspect], "count": 1,
+                            "aspectRatio": video_aspect(request.aspect, model), "count": 1,
                             "async": True}
     if request.options.duration is not None:
         body["duration"] = request.options.duration
@@ -87,6 +100,53 @@ def video_body(request: GenerationRequest, *, model: str, email: str | None,
     if email:
         body["email"] = email
     return body
+
+
+def extend_body(request: GenerationRequest, *, model: str) -> dict[str, Any]:
+    """POST /videos/extend, asynchronous: an 8-second continuation of the source video (its
+    aspect is the source's) with `model`; the source names its account, so no `email`."""
+    duration = request.options.duration
+    if duration is not None and duration != EXTEND_SECONDS:
+        raise RequestRejected(f"an extension is {EXTEND_SECONDS} seconds long, not {duration}")
+    body: dict[str, Any] = {"mediaGenerationId": source_of(request), "prompt": request.prompt,
+                            "model": model, "count": 1, "async": True}
+    if request.options.seed is not None:
+        body["seed"] = request.options.seed
+    return body
+
+
+def video_upscale_body(request: GenerationRequest) -> dict[str, Any]:
+    """POST /videos/upscale, asynchronous: the source video at 1080p (free) or 4K."""
+    resolution = _resolution(request, VIDEO_RESOLUTIONS, default="1080p")
+    return {"mediaGenerationId": source_of(request), "resolution": resolution, "async": True}
+
+
+def image_upscale_body(request: GenerationRequest) -> dict[str, Any]:
+    """POST /images/upscale (synchronous): the source image at 2k or 4k."""
+    resolution = _resolution(request, IMAGE_RESOLUTIONS, default="2k")
+    return {"mediaGenerationId": source_of(request), "resolution": resolution}
+
+
+def source_of(request: GenerationRequest) -> str:
+    """The earlier result's `mediaGenerationId` an extend or upscale starts from."""
+    if not request.reference_media_id:
+        raise RequestRejected(f"a {request.kind} needs the earlier result it starts from")
+    return request.reference_media_id
+
+
+def video_aspect(aspect: Aspect, model: str) -> str:
+    """Veo takes all five aspects; omni-flash landscape and portrait only."""
+    if model.startswith("omni") and aspect not in OMNI_ASPECTS:
+        raise RequestRejected(f"{model} makes landscape and portrait videos only, not "
+                              f"{aspect.ratio}")
+    return VIDEO_ASPECT[aspect]
+
+
+def _resolution(request: GenerationRequest, spelling: dict[str, str], *, default: str) -> str:
+    wanted = (request.options.resolution or default).lower()
+    if wanted not in spelling:
+        raise RequestRejected(f"useapi.net upscales to {' or '.join(spelling)}, not {wanted}")
+    return spelling[wanted]
 
 
 def refuse_values(request: GenerationRequest, model: str, info: ModelInfo | None) -> None:
@@ -168,11 +228,26 @@ def parse_job(body: Any, kind: JobKind) -> Job:
     response = body.get("response")
     if kind is JobKind.IMAGE:
         return Job(RenderStatus(RenderState.DONE), image=parse_image(response))
+    if kind is JobKind.IMAGE_UPSCALE:
+        request = body.get("request")
+        source = request.get("mediaGenerationId") if isinstance(request, dict) else None
+        image = parse_upscaled_image(response, media_id=str(source) if source else None)
+        return Job(RenderStatus(RenderState.DONE), image=image)
     return Job(_finished_video(response))
 
 
+def parse_upscaled_image(body: Any, *, media_id: str | None) -> Accepted:
+    """POST /images/upscale answers `{encodedImage}` (base64) and no id of its own: the picture
+    keeps its source's `mediaGenerationId`."""
+    encoded = body.get("encodedImage") if isinstance(body, dict) else None
+    if not isinstance(encoded, str) or not encoded:
+        raise BadResponse("the image upscale answer lacks 'encodedImage'")
+    return Accepted(media_id=media_id, image_bytes=_decode(encoded))
+
+
 def _finished_video(response: Any) -> RenderStatus:
-    """`response.media[i].videoUrl` (signed, valid a few hours) and `remainingCredits`."""
+    """`response.media[i].videoUrl` (signed, valid a few hours), its `mediaGenerationId` (what
+    a later extend or upscale names) and `remainingCredits`."""
     if not isinstance(response, dict):
         raise BadResponse("the completed job lacks its 'response'")
     credits = response.get("remainingCredits")
@@ -181,7 +256,11 @@ def _finished_video(response: Any) -> RenderStatus:
     for entry in media if isinstance(media, list) else []:
         url = entry.get("videoUrl") if isinstance(entry, dict) else None
         if isinstance(url, str) and url:
-            return RenderStatus(RenderState.DONE, url=url, credits=credits)
+            assert isinstance(entry, dict)
+            media_id = entry.get("mediaGenerationId")
+            return RenderStatus(RenderState.DONE, url=url, credits=credits,
+                                media_id=media_id if isinstance(media_id, str) and media_id
+                                else None)
     return RenderStatus(RenderState.FAILED, error="the job completed without a video",
                         credits=credits)
 

@@ -2,18 +2,27 @@
 
 Images: `POST /images` answers synchronously with the picture. Videos: `POST /videos` with
 `async: true` answers `{jobid}` (the task id, saved before anything else), polled with
-`GET /jobs/{jobid}` on the batching tick. A user's photo goes up with `POST /assets/{email}`;
-its `mediaGenerationId` (like a bot image's) is then a `startImage`, `endImage` or
-`referenceImage_N` of the same account.
+`GET /jobs/{jobid}` on the batching tick; so are an extension (`POST /videos/extend`) and an
+upscale (`POST /videos/upscale`) of a finished video, named by its `mediaGenerationId` (the
+`media_id` a finished render reports). An image upscale (`POST /images/upscale`) answers
+synchronously with the larger picture, kept like a new image.
+
+A job's own `model` (a user's pick) must be a useapi row of the catalog of the job's kind; the
+catalog says which models' results may be extended or upscaled.
+
+A user's photo goes up with `POST /assets/{email}`; its `mediaGenerationId` (like a bot image's)
+is then a `startImage`, `endImage` or `referenceImage_N` of the same account.
 
 Accounts: with USEAPI_EMAIL every generation and upload names that account. Without it useapi
 picks the healthiest account for a generation, and a video from pictures runs on the account
 that holds them; an upload must land on one account for all the pictures of a job, so the
 provider takes the first healthy account of `GET /accounts` and keeps it for a few minutes.
 
-Handles the engine saves: a video's `task_id` is the jobid, its render `[{"jobid": …}]`; an
-image's `task_id` is its jobid when the answer names one (so a restart can read the job again),
-else `image:<mediaGenerationId>`; its `media_id` is the `mediaGenerationId`.
+Handles the engine saves: a video's `task_id` is the jobid, its render `[{"jobid": …}]`, its
+`media_id` the finished video's `mediaGenerationId`; an image's `task_id` is its jobid when the
+answer names one (so a restart can read the job again), else `image:<mediaGenerationId>` (an
+upscale's `image:<source id>@<resolution>`); its `media_id` is the `mediaGenerationId` (an
+upscaled image answers none and keeps its source's).
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from bot.jobs.provider import (
     RenderStatus,
 )
 from bot.providers import catalog
+from bot.providers.catalog import Kind, ModelInfo
 from bot.providers.useapi import protocol
 from bot.providers.useapi.client import UseapiClient
 
@@ -60,6 +70,10 @@ ACCOUNT_TTL = 300.0
 MAX_KEPT_IMAGES = 256
 VIDEO_OPTIONS = frozenset({"seed", "duration"})
 IMAGE_OPTIONS = frozenset({"seed"})
+#: What an extend or an upscale honours besides its source: an extension a seed (and its one
+#: length); an upscale its resolution.
+EXTEND_OPTIONS = frozenset({"seed", "duration"})
+UPSCALE_OPTIONS = frozenset({"resolution"})
 
 
 class UseapiProvider:
@@ -81,9 +95,9 @@ class UseapiProvider:
         self._image_model = self.image_model = image_model
         self._video_model = self.video_model = video_model
         self._video_info = catalog.lookup("useapi", video_model)
-        image_info = catalog.lookup("useapi", image_model)
+        self._image_info = catalog.lookup("useapi", image_model)
         self.supported_options = self._video_info.options if self._video_info else VIDEO_OPTIONS
-        self.image_options = image_info.options if image_info else IMAGE_OPTIONS
+        self.image_options = self._image_info.options if self._image_info else IMAGE_OPTIONS
         self._poll_slots = asyncio.Semaphore(poll_concurrency)
         self._images: OrderedDict[str, Accepted] = OrderedDict()
         self._clock = clock
@@ -102,18 +116,23 @@ class UseapiProvider:
         return protocol.parse_upload(answer)
 
     async def submit(self, request: GenerationRequest) -> str:
-        self._refuse_unsupported(request)
+        """One create per job (`UseapiClient.create` never sends it again after an unclear
+        failure)."""
+        model, info = self._model(request)
+        self._refuse_unsupported(request, model, info)
         if request.kind is JobKind.IMAGE:
-            return await self._make_image(request)
-        body = protocol.video_body(request, model=self._video_model, email=self._email,
-                                   info=self._video_info)
-        answer = await self._client.create(protocol.VIDEOS, body)
-        jobid = protocol.parse_jobid(answer)
-        logger.info("useapi: video job %s created (%s)", jobid, self._video_model)
+            body = protocol.image_body(request, model=model, email=self._email)
+            return await self._make_image(protocol.IMAGES, body, protocol.parse_image)
+        if request.kind is JobKind.IMAGE_UPSCALE:
+            body = protocol.image_upscale_body(request)
+            return await self._make_image(protocol.IMAGE_UPSCALE, body, _upscaled(body))
+        path, body = self._video_call(request, model, info)
+        jobid = protocol.parse_jobid(await self._client.create(path, body))
+        logger.info("useapi: %s job %s created (%s)", request.kind, jobid, model)
         return jobid
 
     async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
-        if kind is not JobKind.IMAGE:
+        if kind.makes_video:
             return Accepted(render=[{"jobid": task_id}])
         kept = self._images.pop(task_id, None)
         if kept is not None:
@@ -121,7 +140,7 @@ class UseapiProvider:
         if task_id.startswith(protocol.IMAGE_PREFIX):
             raise ResultLost("the finished image was not kept across a restart")
         record = await self._client.get(protocol.job_path(task_id), missing="job")
-        job = protocol.parse_job(record, JobKind.IMAGE)
+        job = protocol.parse_job(record, kind)
         if job.status.state is RenderState.FAILED:
             raise job.status.failure or ResultLost(job.status.error or "the image job failed")
         return job.image
@@ -149,17 +168,32 @@ class UseapiProvider:
             return AccountStatus(health=exc.detail, healthy=False)
         return protocol.parse_account(await self._client.get(protocol.account_path(email)))
 
+    # videos
+
+    def _video_call(self, request: GenerationRequest, model: str,
+                    info: ModelInfo | None) -> tuple[str, dict[str, Any]]:
+        """The path and body of a video job of any kind."""
+        if request.kind is JobKind.EXTEND:
+            return protocol.EXTEND, protocol.extend_body(request, model=model)
+        if request.kind is JobKind.UPSCALE:
+            return protocol.VIDEO_UPSCALE, protocol.video_upscale_body(request)
+        return protocol.VIDEOS, protocol.video_body(request, model=model, email=self._email,
+                                                    info=info)
+
     # images
 
-    async def _make_image(self, request: GenerationRequest) -> str:
-        body = protocol.image_body(request, model=self._image_model, email=self._email)
-        answer = await self._client.create(protocol.IMAGES, body)
+    async def _make_image(self, path: str, body: dict[str, Any],
+                          parse: Callable[[Any], Accepted]) -> str:
+        """A synchronous image call; the picture is kept in memory until `accepted` takes it."""
+        answer = await self._client.create(path, body)
         jobid = (answer.get("jobid") or answer.get("jobId")) if isinstance(answer, dict) else None
-        if isinstance(answer, dict) and not answer.get("media") and isinstance(jobid, str):
+        finished = isinstance(answer, dict) and (answer.get("media")
+                                                 or answer.get("encodedImage"))
+        if not finished and isinstance(jobid, str) and jobid:
             return jobid  # a 408: the image job goes on; `accepted` reads it
-        image = protocol.parse_image(answer)
+        image = parse(answer)
         task_id = jobid if isinstance(jobid, str) and jobid else \
-            protocol.IMAGE_PREFIX + str(image.media_id)
+            protocol.IMAGE_PREFIX + _image_key(image, body)
         self._images[task_id] = image
         while len(self._images) > MAX_KEPT_IMAGES:
             self._images.popitem(last=False)
@@ -192,15 +226,72 @@ class UseapiProvider:
             logger.info("useapi: uploads go to account %s", healthy[0])
             return healthy[0]
 
-    def _refuse_unsupported(self, request: GenerationRequest) -> None:
-        """A clear refusal for options the model cannot honour, rather than a silent drop."""
-        image = request.kind is JobKind.IMAGE
-        extra = request.options.named() - (self.image_options if image
-                                           else self.supported_options)
+    def _model(self, request: GenerationRequest) -> tuple[str, ModelInfo | None]:
+        """The job's model and its catalog row. A model the job names must be a useapi row of
+        its kind; the configured one may be missing from the catalog (the operator's pick)."""
+        kind = Kind.VIDEO if request.kind.makes_video else Kind.IMAGE
+        if request.model is None:
+            configured = self._video_model if kind is Kind.VIDEO else self._image_model
+            return configured, self._video_info if kind is Kind.VIDEO else self._image_info
+        info = catalog.lookup("useapi", request.model)
+        if info is None or info.retired is not None:
+            raise RequestRejected(f"useapi.net has no {kind} model {request.model}")
+        if info.kind is not kind:
+            raise RequestRejected(f"{request.model} is a{'n' if info.kind is Kind.IMAGE else ''} "
+                                  f"{info.kind} model, not a{'n' if kind is Kind.IMAGE else ''} "
+                                  f"{kind} model")
+        return info.name, info
+
+    def _refuse_unsupported(self, request: GenerationRequest, model: str,
+                            info: ModelInfo | None) -> None:
+        """A clear refusal for options the model cannot honour, or an action its results do
+        not offer, rather than a silent drop or a paid failure."""
+        extra = request.options.named() - _honoured(request.kind, info)
         if extra:
-            what = "images" if image else "videos"
+            what = request.kind.value.replace("_", " ")
             raise RequestRejected(f"useapi.net cannot honour {', '.join(sorted(extra))} for "
-                                  f"{what} with this model")
+                                  f"a {what} with {model}")
+        action = _action(request)
+        if action is not None and info is not None and action not in info.actions:
+            raise RequestRejected(f"useapi.net cannot {_VERBS[action]} results of {model}")
+
+
+#: The action a job from an earlier result performs (its model's row must offer it).
+_VERBS = {Action.EXTEND: "extend", Action.UPSCALE_1080P: "upscale to 1080p",
+          Action.UPSCALE_4K: "upscale to 4K", Action.UPSCALE_2K: "upscale"}
+
+
+def _action(request: GenerationRequest) -> Action | None:
+    if request.kind is JobKind.EXTEND:
+        return Action.EXTEND
+    if request.kind is JobKind.UPSCALE:
+        return Action.UPSCALE_4K if (request.options.resolution or "").lower() == "4k" \
+            else Action.UPSCALE_1080P
+    return Action.UPSCALE_2K if request.kind is JobKind.IMAGE_UPSCALE else None
+
+
+def _honoured(kind: JobKind, info: ModelInfo | None) -> frozenset[str]:
+    """The options a job of `kind` on the model may carry."""
+    if kind in (JobKind.UPSCALE, JobKind.IMAGE_UPSCALE):
+        return UPSCALE_OPTIONS
+    if kind is JobKind.EXTEND:
+        return EXTEND_OPTIONS & (info.options if info else VIDEO_OPTIONS)
+    if kind is JobKind.IMAGE:
+        return info.options if info else IMAGE_OPTIONS
+    return info.options if info else VIDEO_OPTIONS
+
+
+def _upscaled(body: dict[str, Any]) -> Callable[[Any], Accepted]:
+    """How an image upscale's answer is read: it names no id, so the source's stays."""
+    source = str(body["mediaGenerationId"])
+    return lambda answer: protocol.parse_upscaled_image(answer, media_id=source)
+
+
+def _image_key(image: Accepted, body: dict[str, Any]) -> str:
+    """The task id's tail of a picture the answer named no job for (an upscale keeps its
+    source's id, so its resolution tells two upscales of one picture apart)."""
+    resolution = body.get("resolution")
+    return str(image.media_id) + (f"@{resolution}" if resolution else "")
 
 
 def _settle(results: Sequence[RenderStatus | BaseException]) -> list[RenderStatus]:
