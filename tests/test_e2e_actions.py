@@ -1,0 +1,157 @@
+"""Extend and upscale from the buttons under a result, end to end: the real bot against the fake
+Bot API and the useapi.net / Gemini simulators, over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.jobs.model import Job, JobKind, JobState
+from bot.sim.useapi_state import DEFAULT_EMAIL
+from tests.conftest import USER, StartBot
+from tests.harness import BotHarness
+
+ROOT = "/v1/google-flow"
+
+
+@pytest.fixture
+async def useapi(start_bot: StartBot) -> BotHarness:
+    bot: BotHarness = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL)
+    return bot
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    markup = message["_params"].get("reply_markup") or {}
+    return [button["callback_data"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def posts(bot: BotHarness, path: str) -> list[dict[str, Any]]:
+    return [e.body for e in bot.sim.log if e.path == ROOT + path and e.method == "POST"]
+
+
+def credits(bot: BotHarness) -> int:
+    return bot.sim.useapi.accounts[DEFAULT_EMAIL].credits
+
+
+async def delivered(bot: BotHarness, kind: JobKind, after: int = 0) -> Job:
+    return await bot.wait_job(USER, lambda j: j.kind is kind and j.id > after
+                              and j.state is JobState.DELIVERED)
+
+
+async def first_video(bot: BotHarness) -> tuple[dict[str, Any], Job]:
+    bot.telegram.send_text(USER, "/video a paper boat on a river")
+    video = (await bot.wait_videos(USER))[0]
+    return video, await delivered(bot, JobKind.VIDEO)
+
+
+async def question(bot: BotHarness, needle: str) -> dict[str, Any]:
+    await bot.wait_text(USER, needle)
+    return next(m for m in reversed(bot.telegram.bot_messages(USER))
+                if needle in (m.get("text") or ""))
+
+
+async def test_a_useapi_video_offers_again_extend_and_both_upscales(useapi: BotHarness) -> None:
+    video, job = await first_video(useapi)
+    assert buttons(video) == [f"act:{action}:{job.id}" for action in ("again", "extend",
+                                                                       "1080p", "4k")]
+    assert job.media_id  # useapi's mediaGenerationId of the clip, kept for the buttons
+
+
+async def test_extend_asks_how_it_goes_on_then_continues_the_video(useapi: BotHarness) -> None:
+    video, source = await first_video(useapi)
+    useapi.telegram.press_button(USER, video["message_id"], f"act:extend:{source.id}")
+    asked = await question(useapi, "How should video")
+    assert asked["_params"]["reply_markup"]["force_reply"] is True
+    assert posts(useapi, "/videos/extend") == []  # nothing is made before the prompt
+    useapi.telegram.send_text(USER, "the boat reaches the sea", reply_to=asked["message_id"])
+    await useapi.wait_videos(USER, count=2)
+    extension = await delivered(useapi, JobKind.EXTEND)
+    (sent,) = posts(useapi, "/videos/extend")
+    assert sent["mediaGenerationId"] == source.media_id
+    assert sent["prompt"] == "the boat reaches the sea"
+    assert (extension.parent_id, extension.origin) == (source.id, "extend")
+    useapi.telegram.send_text(USER, "/status")
+    await useapi.wait_text(USER, f"extension of #{source.id}")
+
+
+async def test_1080p_is_free_and_made_at_once(useapi: BotHarness) -> None:
+    video, source = await first_video(useapi)
+    before = credits(useapi)
+    useapi.telegram.press_button(USER, video["message_id"], f"act:1080p:{source.id}")
+    await useapi.wait_videos(USER, count=2)
+    upscaled = await delivered(useapi, JobKind.UPSCALE)
+    (sent,) = posts(useapi, "/videos/upscale")
+    assert (sent["mediaGenerationId"], sent["resolution"]) == (source.media_id, "1080p")
+    assert upscaled.options.resolution == "1080p" and credits(useapi) == before
+    assert not any("Go ahead?" in text for text in useapi.texts(USER))
+
+
+async def test_4k_shows_its_cost_and_waits_for_one_yes(useapi: BotHarness) -> None:
+    video, source = await first_video(useapi)
+    before = credits(useapi)
+    useapi.telegram.press_button(USER, video["message_id"], f"act:4k:{source.id}")
+    asked = await question(useapi, "Go ahead?")
+    assert "50 Flow credits" in asked["text"]
+    assert buttons(asked) == [f"yes:4k:{source.id}", f"no:{source.id}"]
+    await asyncio.sleep(0.2)
+    assert posts(useapi, "/videos/upscale") == []  # nothing sent before the yes
+    useapi.telegram.press_button(USER, asked["message_id"], f"yes:4k:{source.id}")
+    await useapi.wait_videos(USER, count=2)
+    await delivered(useapi, JobKind.UPSCALE)
+    (sent,) = posts(useapi, "/videos/upscale")
+    assert sent["resolution"] == "4K"
+    assert credits(useapi) == before - 50
+    confirmed = useapi.telegram.message(USER, asked["message_id"])
+    assert confirmed is not None and not (confirmed.get("reply_markup") or {}).get(
+        "inline_keyboard")  # the yes is not there to press twice
+
+
+async def test_saying_no_to_4k_makes_nothing(useapi: BotHarness) -> None:
+    video, source = await first_video(useapi)
+    useapi.telegram.press_button(USER, video["message_id"], f"act:4k:{source.id}")
+    asked = await question(useapi, "Go ahead?")
+    useapi.telegram.press_button(USER, asked["message_id"], f"no:{source.id}")
+    await useapi.wait_text(USER, "nothing was made")
+    assert posts(useapi, "/videos/upscale") == []
+    assert len(await useapi.jobs_of(USER)) == 1
+
+
+async def test_again_on_a_quality_model_asks_first_with_its_cost(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL,
+                          useapi_video_model="veo-3.1-quality")
+    video, source = await first_video(bot)
+    bot.telegram.press_button(USER, video["message_id"], f"act:again:{source.id}")
+    asked = await question(bot, "Go ahead?")
+    assert "100 Flow credits" in asked["text"]
+    bot.telegram.press_button(USER, asked["message_id"], f"yes:again:{source.id}")
+    await bot.wait_videos(USER, count=2)
+    again = await delivered(bot, JobKind.VIDEO, after=source.id)
+    assert (again.parent_id, again.origin, again.prompt) == (source.id, "again", source.prompt)
+    assert len(posts(bot, "/videos")) == 2
+
+
+async def test_an_image_upscales_to_2k(useapi: BotHarness) -> None:
+    useapi.telegram.send_text(USER, "/image a glass apple")
+    photo = (await useapi.wait_photos(USER))[0]
+    source = await delivered(useapi, JobKind.IMAGE)
+    assert buttons(photo) == [f"animate:{source.id}", f"act:again:{source.id}",
+                              f"act:2k:{source.id}"]
+    useapi.telegram.press_button(USER, photo["message_id"], f"act:2k:{source.id}")
+    await useapi.wait_photos(USER, count=2)
+    upscaled = await delivered(useapi, JobKind.IMAGE_UPSCALE)
+    (sent,) = posts(useapi, "/images/upscale")
+    assert (sent["mediaGenerationId"], sent["resolution"]) == (source.media_id, "2k")
+    assert upscaled.parent_id == source.id
+
+
+async def test_a_source_useapi_no_longer_keeps_gets_a_sentence(useapi: BotHarness) -> None:
+    video, source = await first_video(useapi)
+    useapi.sim.config.media_retention = 0.0  # every clip made so far is past it
+    useapi.telegram.press_button(USER, video["message_id"], f"act:1080p:{source.id}")
+    await useapi.wait_text(USER, "no longer kept by the service")
+    failed = await useapi.wait_job(USER, lambda j: j.kind is JobKind.UPSCALE
+                                   and j.state is JobState.FAILED)
+    assert failed.error_code == "source_expired"
+    assert len(posts(useapi, "/videos/upscale")) == 1  # asked once, refused, not asked again
