@@ -55,6 +55,7 @@ OMNI_OPTIONS = frozenset({"resolution", "duration"})  #: no seed, no negative pr
 VEO_OPTIONS = frozenset({"negative_prompt", "seed", "resolution", "duration"})
 IMAGE_OPTIONS = frozenset({"seed"})  #: generationConfig.seed
 OMNI_DURATIONS = tuple(range(3, 11))  #: "1.1 takes about 3–10 s", sent as "Ns"
+OMNI_12_DURATIONS = tuple(range(3, 16))  #: 1.2 makes videos of up to 15 s
 OMNI_RESOLUTIONS = ("360p", "720p", "1080p", "4k")
 VEO_DURATIONS = (4, 6, 8)
 VEO_RESOLUTIONS = ("720p", "1080p")
@@ -155,9 +156,10 @@ _IMAGEN = Retirement(date(2026, 8, 17), DEFAULT_IMAGE)
 
 
 def _omni(name: str, *, retired: Retirement | None = None, note: str = "",
-          actions: frozenset[Action] = OMNI_EXTENDS, cost: Cost | None = None) -> ModelInfo:
+          actions: frozenset[Action] = OMNI_EXTENDS, cost: Cost | None = None,
+          durations: tuple[int, ...] = OMNI_DURATIONS) -> ModelInfo:
     return ModelInfo(name, "gemini", Kind.VIDEO, Api.INTERACTIONS, GOOGLE, OMNI_OPTIONS,
-                     OMNI_DURATIONS, OMNI_RESOLUTIONS, retired, note, actions, cost)
+                     durations, OMNI_RESOLUTIONS, retired, note, actions, cost)
 
 
 def _veo(name: str, platforms: frozenset[Platform], *, retired: Retirement | None = None,
@@ -192,7 +194,7 @@ MODELS: tuple[ModelInfo, ...] = (
     _omni("gemini-omni-1.1-flash", note="GA since 2026-08-27; about $0.10 per second at 720p",
           cost=Cost(price="about $0.10 per second at 720p")),
     _omni("gemini-omni-1.2-flash", note="newer (Nov 2026); the only Omni that upscales",
-          actions=VIDEO_ACTIONS),
+          actions=VIDEO_ACTIONS, durations=OMNI_12_DURATIONS),
     _omni("gemini-omni-flash-preview",
           retired=Retirement(date(2026, 9, 30), "gemini-omni-1.1-flash")),
     _veo("veo-3.1-generate-001", AGENT_ONLY),

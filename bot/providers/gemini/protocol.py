@@ -67,6 +67,7 @@ class VideoTask(StrEnum):
 VIDEO_HANDLE = "gemini-interaction:"
 #: What `response_format.resolution` an upscale may ask for.
 UPSCALE_TARGETS = ("720p", "1080p", "4k")
+EXTENSION_SECONDS = range(3, 11)  #: "a 3-to-10-second extension", whatever the model
 
 
 class Delivery(StrEnum):

@@ -501,6 +501,9 @@ def _refuse_follow_up(request: GenerationRequest, model: str, task: protocol.Vid
     if task is protocol.VideoTask.EXTEND:
         if Action.EXTEND not in offered:
             raise RequestRejected(f"{model} does not extend videos")
+        seconds = request.options.duration
+        if seconds is not None and seconds not in protocol.EXTENSION_SECONDS:
+            raise RequestRejected(f"an extension is 3 to 10 seconds, not {seconds}")
         protocol.refuse_values(request.options, model, catalog.lookup("gemini", model))
         return
     if not offered & catalog.VIDEO_UPSCALES.keys():
