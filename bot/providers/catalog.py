@@ -55,6 +55,7 @@ OMNI_OPTIONS = frozenset({"resolution", "duration"})  #: no seed, no negative pr
 VEO_OPTIONS = frozenset({"negative_prompt", "seed", "resolution", "duration"})
 IMAGE_OPTIONS = frozenset({"seed"})  #: generationConfig.seed
 OMNI_DURATIONS = tuple(range(3, 11))  #: "1.1 takes about 3–10 s", sent as "Ns"
+OMNI_12_DURATIONS = tuple(range(3, 16))  #: 1.2 makes videos of up to 15 s
 OMNI_RESOLUTIONS = ("360p", "720p", "1080p", "4k")
 VEO_DURATIONS = (4, 6, 8)
 VEO_RESOLUTIONS = ("720p", "1080p")
@@ -100,6 +101,12 @@ ACTION_COSTS: dict[tuple[str, Action], Cost] = {
     ("useapi", Action.UPSCALE_1080P): Cost(credits=0),
     ("useapi", Action.UPSCALE_4K): Cost(credits=50),
     ("useapi", Action.UPSCALE_2K): Cost(credits=0),
+    # Agent Platform's "Upscale videos" page: no input tokens; output video tokens at the
+    # model's usual price, per second, by source and target (a 720p result is the default).
+    ("gemini", Action.UPSCALE_1080P): Cost(
+        price="2,896 output video tokens per second (720p to 1080p)"),
+    ("gemini", Action.UPSCALE_4K): Cost(
+        price="11,584 output video tokens per second (720p to 4K)"),
 }
 #: How long an upstream keeps a result an extend or upscale can start from, where it says
 #: (seconds); a button on an older result gets a sentence instead of a request.
@@ -110,6 +117,11 @@ RESULT_RETENTION: dict[str, float] = {
 COSTLY_ACTIONS = frozenset({Action.UPSCALE_4K})
 VIDEO_ACTIONS = frozenset({Action.AGAIN, Action.EXTEND, Action.UPSCALE_1080P, Action.UPSCALE_4K})
 AGAIN_ONLY = frozenset({Action.AGAIN})
+#: Omni 1.1 extends (its GA added video extension); only 1.2 upscales (Agent Platform's "Upscale
+#: videos" page lists gemini-omni-1.2-flash alone), from a 720p result to 1080p or 4K.
+OMNI_EXTENDS = frozenset({Action.AGAIN, Action.EXTEND})
+#: The actions that upscale a video, and the target each asks for.
+VIDEO_UPSCALES = {Action.UPSCALE_1080P: "1080p", Action.UPSCALE_4K: "4k"}
 
 
 @dataclass(frozen=True)
@@ -150,9 +162,11 @@ _OLD_VEO = Retirement(date(2026, 6, 30), DEFAULT_VIDEO[Platform.DEVELOPER],
 _IMAGEN = Retirement(date(2026, 8, 17), DEFAULT_IMAGE)
 
 
-def _omni(name: str, *, retired: Retirement | None = None, note: str = "") -> ModelInfo:
+def _omni(name: str, *, retired: Retirement | None = None, note: str = "",
+          actions: frozenset[Action] = OMNI_EXTENDS, cost: Cost | None = None,
+          durations: tuple[int, ...] = OMNI_DURATIONS) -> ModelInfo:
     return ModelInfo(name, "gemini", Kind.VIDEO, Api.INTERACTIONS, GOOGLE, OMNI_OPTIONS,
-                     OMNI_DURATIONS, OMNI_RESOLUTIONS, retired, note)
+                     durations, OMNI_RESOLUTIONS, retired, note, actions, cost)
 
 
 def _veo(name: str, platforms: frozenset[Platform], *, retired: Retirement | None = None,
@@ -184,8 +198,10 @@ def _useapi(name: str, kind: Kind, *, durations: tuple[int, ...] = (), note: str
 
 MODELS: tuple[ModelInfo, ...] = (
     # Gemini: videos
-    _omni("gemini-omni-1.1-flash", note="GA since 2026-08-27; about $0.10 per second at 720p"),
-    _omni("gemini-omni-1.2-flash", note="newer (Nov 2026)"),
+    _omni("gemini-omni-1.1-flash", note="GA since 2026-08-27; about $0.10 per second at 720p",
+          cost=Cost(price="about $0.10 per second at 720p")),
+    _omni("gemini-omni-1.2-flash", note="newer (Nov 2026); the only Omni that upscales",
+          actions=VIDEO_ACTIONS, durations=OMNI_12_DURATIONS),
     _omni("gemini-omni-flash-preview",
           retired=Retirement(date(2026, 9, 30), "gemini-omni-1.1-flash")),
     _veo("veo-3.1-generate-001", AGENT_ONLY),

@@ -24,6 +24,9 @@ class SimConfig:
     omni_queued: float = 0.0
     omni_delivery: str = "asked"
     omni_inline_limit: int = 4 * 1024 * 1024
+    # How long a generated Gemini file (an Omni video, its Files API entry) is kept: Google keeps
+    # them 48 hours. An extend or upscale of an older one answers 404; set it low to expire one.
+    gemini_file_seconds: float = 48 * 3600.0
     useapi_token: str | None = None  # the useapi.net token demanded (None: any non-empty token)
     useapi_link_seconds: float = 6 * 3600.0  # how long useapi's signed result links work
     useapi_sync_wait: float = 60.0  # a synchronous useapi call answers 408 past this wait

@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sim.config import SimConfig
-from bot.sim.gemini_files import FILE_SECONDS, GeminiMedia, Picture, ratio_size
+from bot.sim.gemini_files import GeminiMedia, Picture, ratio_size
 from bot.sim.gemini_models import (
     DEFAULT_IMAGE_MODEL,
     DEFAULT_VERTEX_VIDEO_MODEL,
@@ -297,7 +297,7 @@ class GeminiSim:
             "name": f"files/{file_id}", "mimeType": "video/mp4",
             "sizeBytes": str(await self.media.size(stored.picture)),
             "createTime": created, "updateTime": created,
-            "expirationTime": _iso(stored.created + FILE_SECONDS),
+            "expirationTime": _iso(stored.created + self.config.gemini_file_seconds),
             "uri": uri, "downloadUri": f"{uri}:download?alt=media",
             "state": "ACTIVE", "source": "GENERATED"})
 

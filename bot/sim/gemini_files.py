@@ -1,8 +1,9 @@
 """The simulated Gemini API's media: rendered MP4s and the Files API entries that serve them.
 
 A video shows its first input image (scaled), else a gradient derived from its prompt; each
-distinct picture is encoded once. Files live 48 hours, as Google's do (nothing expires in a
-simulator run; `expirationTime` says when it would).
+distinct picture is encoded once. Its size grows with the asked resolution (360p, 720p, 1080p,
+4k: a long side of 160, 320, 480, 640 pixels), so an upscaled video is visibly larger. Files live
+`SimConfig.gemini_file_seconds` (48 hours, as Google's do); past that they are gone (404).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from bot.sim.media import Mp4Cache, decode_image, gradient_rgb, make_mp4, pad_mp
 
 FILE_SECONDS = 48 * 3600
 _LONG_SIDE = 320
+#: The simulator's long side per Omni resolution: small, but growing with the resolution.
+LONG_SIDES = {"360p": 160, "720p": 320, "1080p": 480, "4k": 640}
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,16 @@ class Picture:
     height: int
 
     @classmethod
-    def of(cls, image: bytes | None, text: str, aspect: str) -> Picture:
-        width, height = ratio_size(aspect)
+    def of(cls, image: bytes | None, text: str, aspect: str,
+           long_side: int = _LONG_SIDE) -> Picture:
+        width, height = ratio_size(aspect, long_side)
         seed = text if image is None else hashlib.sha256(image).hexdigest()
         return cls(image, seed, width, height)
+
+    def resized(self, aspect: str, long_side: int) -> Picture:
+        """The same scene at another size (an extend or an upscale of it)."""
+        width, height = ratio_size(aspect, long_side)
+        return Picture(self.image, self.seed, width, height)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,16 @@ class StoredFile:
     file_id: str
     picture: Picture
     created: float
+
+
+def resolution_side(resolution: str) -> int:
+    """The long side the simulator renders for an Omni resolution."""
+    return LONG_SIDES.get(resolution, _LONG_SIDE)
+
+
+def side_resolution(long_side: int) -> str | None:
+    """The Omni resolution the simulator renders at this long side, if any."""
+    return next((name for name, side in LONG_SIDES.items() if side == long_side), None)
 
 
 def ratio_size(aspect: str, long_side: int = _LONG_SIDE) -> tuple[int, int]:
@@ -86,4 +105,12 @@ class GeminiMedia:
         return stored
 
     def file(self, file_id: str) -> StoredFile | None:
-        return self._files.get(file_id)
+        """A kept file; None when unknown or past its retention."""
+        stored = self._files.get(file_id)
+        if stored is None or self.expired(stored.created):
+            return None
+        return stored
+
+    def expired(self, created: float) -> bool:
+        """Whether a file made at `created` (epoch seconds) is past its retention."""
+        return time.time() - created >= self.config.gemini_file_seconds

@@ -22,26 +22,36 @@ IMAGE_MODELS = frozenset({"gemini-3.1-flash-image", "gemini-3-pro-image",
 DEFAULT_IMAGE_MODEL = "gemini-3.1-flash-image"
 
 
+#: Tasks every Omni model takes; `extend` came with 1.1 (its GA added video extension; the
+#: first preview had no scene extension), `upscale` with 1.2 (Agent Platform's "Upscale videos"
+#: page lists gemini-omni-1.2-flash alone).
+BASE_TASKS = frozenset({"text_to_video", "image_to_video", "reference_to_video", "edit"})
+EXTENDS = BASE_TASKS | {"extend"}
+UPSCALES = EXTENDS | {"upscale"}
+
+
 @dataclass(frozen=True)
 class OmniModel:
-    """A Gemini Omni model: the video lengths `response_format.duration` may ask for."""
+    """A Gemini Omni model: the video lengths `response_format.duration` may ask for, and the
+    `video_config.task` values it takes."""
 
     name: str
     min_seconds: float
     max_seconds: float
     max_seconds_with_frames: float  # first + last frame (image_to_video with two images)
+    tasks: frozenset[str] = EXTENDS
 
 
 #: Omni on the Developer API's Interactions API (1.1 GA 2026-08-27; 1.2 November 2026).
 DEVELOPER_OMNI = {model.name: model for model in (
     OmniModel("gemini-omni-1.1-flash", 3, 10, 10),
-    OmniModel("gemini-omni-1.2-flash", 3, 15, 10))}
+    OmniModel("gemini-omni-1.2-flash", 3, 15, 10, UPSCALES))}
 #: Omni on Agent Platform (global-only Interactions endpoint). The preview model is deprecated
 #: there but served until 2027-06-30, unlike on the Developer API.
 VERTEX_OMNI = {model.name: model for model in (
-    OmniModel("gemini-omni-1.2-flash", 3, 15, 10),
+    OmniModel("gemini-omni-1.2-flash", 3, 15, 10, UPSCALES),
     OmniModel("gemini-omni-1.1-flash-preview", 3, 10, 10),
-    OmniModel("gemini-omni-flash-preview", 3, 10, 10))}
+    OmniModel("gemini-omni-flash-preview", 3, 10, 10, BASE_TASKS))}
 DEFAULT_VIDEO_MODEL = "gemini-omni-1.1-flash"
 
 #: Veo 3.1 on Agent Platform (`:predictLongRunning`); lite is a preview there.

@@ -4,6 +4,12 @@ Written from upstream-2026.md section 2 and the Interactions API types (google-g
 `CreateModelInteraction`, `VideoResponseFormat`, `VideoConfig`, content blocks and steps). Each
 check raises `Invalid` (Google's 400 INVALID_ARGUMENT) naming the field, so a client change shows
 as a clear error instead of a silently ignored option.
+
+Extend and upscale (Agent Platform's "Extend videos" and "Upscale videos" pages): the video comes
+as one `{"type": "video"}` input block (`uri` or inline `data`) or as `previous_interaction_id`
+(the video of that turn); an extension is 3 to 10 seconds; an upscale must name
+`video_config.task: "upscale"` (without it Google reads an edit) and the target
+`response_format.resolution` (720p, 1080p or 4k).
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ VIDEO_MIMES = ("video/mp4", "video/mpeg", "video/mpg", "video/mov", "video/avi",
 MAX_IMAGES = 10  # Omni's "maximum images per prompt"
 #: Tasks that work on an existing video: one in the input, or the previous interaction's.
 VIDEO_TASKS = ("edit", "extend", "upscale")
+#: Tasks that take exactly one video (the clip to continue, or to upscale).
+ONE_VIDEO_TASKS = ("extend", "upscale")
+UPSCALE_TARGETS = ("720p", "1080p", "4k")
+MAX_EXTENSION_SECONDS = 10.0  # "a 3-to-10-second extension"
 
 _CREATE_KEYS = frozenset({
     "model", "input", "background", "environment", "generation_config", "labels",
@@ -60,16 +70,26 @@ class InputImage:
 
 
 @dataclass(frozen=True)
+class InputVideo:
+    """One video block of the input: inline bytes, or a uri (a Files API file, Cloud Storage)."""
+
+    data: bytes | None
+    mime_type: str | None
+    uri: str | None
+
+
+@dataclass(frozen=True)
 class OmniRequest:
     """What a create asked of Omni, once checked."""
 
     model: str
     prompt: str
     images: tuple[InputImage, ...]
-    videos: int  # video blocks in the input (the clip to edit, extend or upscale)
+    videos: tuple[InputVideo, ...]  # the clip to edit, extend or upscale
     task: str | None  # None: the model picks the mode from the inputs
     aspect_ratio: str
     resolution: str
+    resolution_asked: bool  # False: the 720p default
     duration: str | None  # as asked, e.g. "8s"
     delivery: str | None  # None: Google's choice (inline when it fits)
     gcs_uri: str | None
@@ -94,13 +114,13 @@ def omni_request(body: dict[str, Any], model: OmniModel, *, vertex: bool) -> Omn
     previous = body.get("previous_interaction_id")
     if previous is not None and (not isinstance(previous, str) or not previous):
         raise Invalid("previous_interaction_id must be a non-empty string")
-    _check_task(task, len(images), videos, previous)
+    _check_task(task, len(images), len(videos), previous)
     if not prompt and not images and not videos and task not in VIDEO_TASKS:
         raise Invalid("input: a text prompt (or an image or video) is required")
     fmt = _response_format(body.get("response_format"))
     duration = fmt.get("duration")
     if duration is not None:
-        _check_duration(duration, model, frames=task == "image_to_video" and len(images) == 2)
+        _check_duration(duration, model, _top_seconds(model, task, len(images)))
     delivery = fmt.get("delivery")
     if delivery is not None:
         _one_of(delivery, DELIVERIES, "response_format.delivery")
@@ -116,15 +136,37 @@ def omni_request(body: dict[str, Any], model: OmniModel, *, vertex: bool) -> Omn
     _one_of(aspect, VIDEO_RATIOS, "response_format.aspect_ratio")
     resolution = fmt.get("resolution", "720p")
     _one_of(resolution, RESOLUTIONS, "response_format.resolution")
-    return OmniRequest(model.name, prompt, tuple(images), videos, task, aspect, resolution,
-                       duration, delivery, gcs_uri, _flag(body, "background"),
-                       _flag(body, "stream"), previous)
+    if task == "upscale":
+        _check_upscale_target(fmt.get("resolution"))
+    return OmniRequest(model.name, prompt, tuple(images), tuple(videos), task, aspect,
+                       resolution, "resolution" in fmt, duration, delivery, gcs_uri,
+                       _flag(body, "background"), _flag(body, "stream"), previous)
 
 
-def _input(value: Any) -> tuple[str, list[InputImage], int]:
-    """The prompt text, the images and the number of videos of every user_input turn."""
+def _check_upscale_target(resolution: str | None) -> None:
+    """An upscale names its target; omitting it is an error, as Google documents."""
+    where = "response_format.resolution"
+    if resolution is None:
+        raise Invalid(f"{where} is required for upscale: the target resolution "
+                      f"({', '.join(UPSCALE_TARGETS)})")
+    if resolution not in UPSCALE_TARGETS:
+        raise Invalid(f"{where}: {resolution!r} is not an upscale target "
+                      f"({', '.join(UPSCALE_TARGETS)})")
+
+
+def _top_seconds(model: OmniModel, task: str | None, images: int) -> float:
+    """The longest video (or extension) a create may ask for."""
+    if task == "extend":
+        return MAX_EXTENSION_SECONDS
+    if task == "image_to_video" and images == 2:
+        return model.max_seconds_with_frames
+    return model.max_seconds
+
+
+def _input(value: Any) -> tuple[str, list[InputImage], list[InputVideo]]:
+    """The prompt text, the images and the videos of every user_input turn."""
     if isinstance(value, str):
-        return value.strip(), [], 0
+        return value.strip(), [], []
     if isinstance(value, dict):
         blocks = [(value, "input")]
     elif isinstance(value, list) and value:
@@ -136,7 +178,7 @@ def _input(value: Any) -> tuple[str, list[InputImage], int]:
                       "or steps")
     texts: list[str] = []
     images: list[InputImage] = []
-    videos = 0
+    videos: list[InputVideo] = []
     for block, where in blocks:
         kind = _block(block, where)
         if kind == "text":
@@ -144,7 +186,7 @@ def _input(value: Any) -> tuple[str, list[InputImage], int]:
         elif kind == "image":
             images.append(_image(block, where))
         elif kind == "video":
-            videos += 1
+            videos.append(_video(block, where))
     return " ".join(texts).strip(), images, videos
 
 
@@ -179,11 +221,17 @@ def _block(block: dict[str, Any], where: str) -> str:
     only_known(block, _BLOCK_KEYS[kind], where)
     if kind == "text" and not isinstance(block.get("text"), str):
         raise Invalid(f"{where}.text must be a string")
-    if kind == "video":
-        _media_source(block, where)
-        if block.get("mime_type") is not None:
-            _one_of(block["mime_type"], VIDEO_MIMES, f"{where}.mime_type")
     return kind
+
+
+def _video(block: dict[str, Any], where: str) -> InputVideo:
+    data, uri = _media_source(block, where)
+    mime = block.get("mime_type")
+    if data is not None and mime is None:
+        raise Invalid(f"{where}.mime_type is required with inline data")
+    if mime is not None:
+        _one_of(mime, VIDEO_MIMES, f"{where}.mime_type")
+    return InputVideo(data, mime, uri)
 
 
 def _image(block: dict[str, Any], where: str) -> InputImage:
@@ -227,6 +275,9 @@ def _task(value: Any, model: OmniModel) -> str | None:
     task = video.get("task")
     if task is not None:
         _one_of(task, TASKS, "generation_config.video_config.task")
+        if task not in model.tasks:
+            raise Invalid(f"generation_config.video_config.task: {task} is not supported by "
+                          f"{model.name}")
     return task
 
 
@@ -240,6 +291,8 @@ def _check_task(task: str | None, images: int, videos: int, previous: str | None
     if task in VIDEO_TASKS and videos == 0 and previous is None:
         raise Invalid(f"{where}: {task} needs a video: a video block in input, or "
                       "previous_interaction_id")
+    if task in ONE_VIDEO_TASKS and videos > 1:
+        raise Invalid(f"{where}: {task} takes one video, got {videos}")
 
 
 def _response_format(value: Any) -> dict[str, Any]:
@@ -258,12 +311,16 @@ def _response_format(value: Any) -> dict[str, Any]:
     return fmt
 
 
-def _check_duration(value: Any, model: OmniModel, *, frames: bool) -> None:
+def seconds_of(duration: str) -> float:
+    """The seconds of a checked duration such as "8s"."""
+    return float(duration[:-1])
+
+
+def _check_duration(value: Any, model: OmniModel, top: float) -> None:
     where = "response_format.duration"
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None:
         raise Invalid(f'{where}: {value!r} is not a duration; use a string such as "8s"')
-    top = model.max_seconds_with_frames if frames else model.max_seconds
     seconds = float(match.group(1))
     if not model.min_seconds <= seconds <= top:
         raise Invalid(f"{where}: {value} is out of range for {model.name} "

@@ -4,6 +4,10 @@ Google's error bodies are `{"error": {"code", "message", "status", "details": [.
 details carry an `ErrorInfo.reason` (API_KEY_INVALID, SERVICE_DISABLED), a `QuotaFailure` (which
 quota: per minute or per day) and a `RetryInfo.retryDelay`. The SDK raises `errors.APIError`
 with that body; transport failures come out as httpx errors (the SDK runs on our httpx client).
+
+An extend or upscale whose source video is gone (generated files are kept 48 hours) is answered
+with a 404 naming the file or the interaction's video, or a 400 naming `previous_interaction_id`
+as not found: `source_expired` turns those into `SourceExpired`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from bot.jobs.errors import (
     RateLimited,
     RequestRejected,
     SafetyBlocked,
+    SourceExpired,
     UpstreamError,
     UpstreamUnavailable,
 )
@@ -91,6 +96,23 @@ def from_status(status: int, body: Any, *, retry_after: float | None = None,
 def is_gone(exc: UpstreamError) -> bool:
     """Google's answer for a retired model: 404 "models/… is no longer available"."""
     return exc.status == 404 and "no longer available" in str(exc).lower()
+
+
+def source_expired(exc: UpstreamError) -> SourceExpired | None:
+    """The `SourceExpired` a refused extend or upscale means, or None when it is another
+    refusal (a model's 404, a wrong field, a source without a video)."""
+    if exc.status not in (400, 404) or is_gone(exc):
+        return None
+    text = str(exc).lower()
+    if "models/" in text or "model " in text:
+        return None
+    missing = any(word in text for word in ("not found", "expired", "does not exist"))
+    names_source = any(word in text for word in ("files/", "interaction", "video"))
+    if not (missing and names_source):
+        return None
+    return SourceExpired(f"the video to start from is no longer kept at Google (generated "
+                         f"videos are kept 48 hours): {exc}", status=exc.status,
+                         reason=exc.reason)
 
 
 def is_safety_message(message: str) -> bool:

@@ -8,6 +8,15 @@ Omni (Interactions API): create `{"model", "input", "response_format": {"type": 
 content objects the REST reference documents, and one of the shapes of the SDK's own
 `InteractionsInput`). The poll answer carries `status` and `steps[]`; the video is a
 `{"type": "video"}` block of a `model_output` step, as inline `data` or a `uri`.
+
+Extend and upscale (Agent Platform's "Extend videos" and "Upscale videos" pages): the same create
+with `video_config.task` "extend" or "upscale" and `previous_interaction_id` = the interaction
+that made the video (its video is the source); an upscale names its target in
+`response_format.resolution` (720p, 1080p or 4k: without it Google answers an error, and without
+the task it reads an edit). An extension's `duration` is the new part's length (3 to 10 s); the
+aspect ratio is the source's, so neither follow-up sends one. The result's handle (`media_id`)
+is therefore `gemini-interaction:<interaction id>`, good on either platform and for inline and
+uri results alike.
 """
 
 from __future__ import annotations
@@ -50,6 +59,15 @@ class VideoTask(StrEnum):
     TEXT_TO_VIDEO = "text_to_video"  #: no picture
     IMAGE_TO_VIDEO = "image_to_video"  #: one picture, or two for first + last frame
     REFERENCE_TO_VIDEO = "reference_to_video"  #: several pictures the video draws on
+    EXTEND = "extend"  #: a new clip continuing a video (the previous interaction's)
+    UPSCALE = "upscale"  #: the same video at a higher resolution
+
+
+#: `media_id` of an Omni video: the interaction that made it, for a later extend or upscale.
+VIDEO_HANDLE = "gemini-interaction:"
+#: What `response_format.resolution` an upscale may ask for.
+UPSCALE_TARGETS = ("720p", "1080p", "4k")
+EXTENSION_SECONDS = range(3, 11)  #: "a 3-to-10-second extension", whatever the model
 
 
 class Delivery(StrEnum):
@@ -112,7 +130,7 @@ def video_task(pictures: Sequence[StoredImage], task: VideoTask | None = None) -
         task = (VideoTask.TEXT_TO_VIDEO if count == 0 else
                 VideoTask.IMAGE_TO_VIDEO if count <= 2 else VideoTask.REFERENCE_TO_VIDEO)
     fits = {VideoTask.TEXT_TO_VIDEO: count == 0, VideoTask.IMAGE_TO_VIDEO: 1 <= count <= 2,
-            VideoTask.REFERENCE_TO_VIDEO: count >= 1}[task]
+            VideoTask.REFERENCE_TO_VIDEO: count >= 1}.get(task, False)
     if not fits:
         raise RequestRejected(f"{task.value} cannot take {count} picture(s)")
     return task
@@ -131,6 +149,42 @@ def interaction_body(*, model: str, prompt: str, aspect: Aspect, options: Option
             "response_format": response_format,
             "generation_config": {"video_config": {"task": chosen.value}},
             "background": True}
+
+
+def video_handle(interaction: str) -> str:
+    """The `media_id` of the video an interaction made."""
+    return VIDEO_HANDLE + interaction
+
+
+def interaction_of(handle: str | None) -> str | None:
+    """The interaction behind an Omni video's `media_id`; None for any other handle."""
+    if not handle or not handle.startswith(VIDEO_HANDLE):
+        return None
+    return handle.removeprefix(VIDEO_HANDLE) or None
+
+
+def follow_up_body(*, model: str, task: VideoTask, interaction: str, prompt: str,
+                   options: Options, delivery: Delivery = Delivery.URI) -> dict[str, Any]:
+    """The body of `POST …/interactions` that extends or upscales the video `interaction` made:
+    an extension of `options.duration` seconds, or an upscale to `options.resolution`."""
+    response_format: dict[str, Any] = {"type": "video", "delivery": delivery.value}
+    if task is VideoTask.EXTEND:
+        response_format["duration"] = f"{options.duration or DEFAULT_DURATION}s"
+        if options.resolution:
+            response_format["resolution"] = options.resolution.lower()
+        text = prompt.strip() or "Continue the video."
+    elif task is VideoTask.UPSCALE:
+        target = (options.resolution or "").lower()
+        if target not in UPSCALE_TARGETS:
+            raise RequestRejected(f"an upscale needs a target resolution "
+                                  f"({', '.join(UPSCALE_TARGETS)}), not {options.resolution}")
+        response_format["resolution"] = target
+        text = f"Upscale the video to {target}."
+    else:
+        raise RequestRejected(f"{task.value} does not start from an earlier video")
+    return {"model": model, "input": text, "previous_interaction_id": interaction,
+            "response_format": response_format,
+            "generation_config": {"video_config": {"task": task.value}}, "background": True}
 
 
 def interaction_input(prompt: str, pictures: Sequence[StoredImage]) -> str | list[dict[str, Any]]:

@@ -8,11 +8,20 @@ google-genai. The SDK runs on the app's httpx client with no `retry_options`: it
 is then one attempt (`retry_args(None)`), and since it is handed an httpx client it never takes
 its aiohttp path (whose connection errors it would resend). So retries are ours alone.
 
-A model the catalog (`bot.providers.catalog`) knows is retired fails the job before any request.
+A job's own `model` (a user's pick) wins over the configured one; either way a model the catalog
+(`bot.providers.catalog`) does not know, knows is retired, or knows is not served on this
+platform fails the job before any request. Omni models go through the Interactions API, Veo
+models through `predictLongRunning` on Agent Platform.
+
+Extend and upscale (Omni only; upscale on the models the catalog says offer it): one create with
+`video_config.task` and `previous_interaction_id` (`protocol.follow_up_body`), sent once like any
+paid create; Google's answer that the source is gone becomes `SourceExpired`. Gemini image models
+have no upscale.
 
 Handles the engine saves: an Omni video's `task_id` is the interaction id (render
-`{"interaction": id}`), a Veo video's the operation name (render `{"name": …}`); an image's
-`task_id` and `media_id` are `gemini-image:<sha256>.<ext>`, a file under `media_dir`.
+`{"interaction": id}`, `media_id` `gemini-interaction:<id>` once done), a Veo video's the
+operation name (render `{"name": …}`); an image's `task_id` and `media_id` are
+`gemini-image:<sha256>.<ext>`, a file under `media_dir`.
 """
 
 from __future__ import annotations
@@ -53,7 +62,13 @@ from bot.jobs.retry import RetryPolicy, with_retries
 from bot.providers import catalog
 from bot.providers.catalog import Api, Kind, Platform
 from bot.providers.gemini import protocol
-from bot.providers.gemini.errors import UPSTREAM, is_gone, status_map, to_upstream
+from bot.providers.gemini.errors import (
+    UPSTREAM,
+    is_gone,
+    source_expired,
+    status_map,
+    to_upstream,
+)
 from bot.providers.gemini.interactions import (
     DEVELOPER_ROOT,
     DEVELOPER_VERSION,
@@ -99,13 +114,8 @@ class GeminiProvider:
         self._video_model = catalog.normalized(
             video_model or catalog.default_model(Kind.VIDEO, self._platform))
         self.image_model, self.video_model = self._image_model, self._video_model
-        self._video_info = catalog.lookup("gemini", self._video_model)
-        self._video_api = catalog.video_api(self._video_model)
-        image_info = catalog.lookup("gemini", self._image_model)
-        self.supported_options = (self._video_info.options if self._video_info else
-                                  catalog.OMNI_OPTIONS if self._video_api is Api.INTERACTIONS
-                                  else catalog.VEO_OPTIONS)
-        self.image_options = image_info.options if image_info else catalog.IMAGE_OPTIONS
+        self.supported_options = _video_options(self._video_model)
+        self.image_options = _image_options(self._image_model)
         self._retry = retry or RetryPolicy()
         self._media = MediaStore(media_dir)
         self._http = http
@@ -142,28 +152,34 @@ class GeminiProvider:
         return await self._media.put_image(data)
 
     async def submit(self, request: GenerationRequest) -> str:
-        kind = Kind.IMAGE if request.kind is JobKind.IMAGE else Kind.VIDEO
-        self._refuse_retired(kind)  # before anything is sent
-        protocol.refuse_unsupported(request, video_options=self.supported_options,
-                                    image_options=self.image_options)
+        if request.kind is JobKind.IMAGE_UPSCALE:
+            raise RequestRejected("Gemini image models have no upscale")
+        kind = Kind.VIDEO if request.kind.makes_video else Kind.IMAGE
+        model = self._model(request, kind)
+        self._refuse_retired(kind, model)  # before anything is sent
+        protocol.refuse_unsupported(request, video_options=_video_options(model),
+                                    image_options=_image_options(model))
         if kind is Kind.IMAGE:
-            picture = await self._paid("image generation", kind, lambda: self._picture(request))
+            picture = await self._paid("image generation", kind, model,
+                                       lambda: self._picture(request, model))
             return await self._media.put_image(picture.data)
+        if request.kind.from_result:
+            return await self._follow_up(request, model)
         pictures = await self._pictures(request)
-        protocol.refuse_values(request.options, self._video_model, self._video_info)
-        if self._video_api is Api.INTERACTIONS:
-            return await self._start_interaction(request, pictures)
-        if self._video_api is Api.PREDICT_LONG_RUNNING and self._platform is \
-                Platform.AGENT_PLATFORM:
-            return await self._start_veo(request, pictures)
+        protocol.refuse_values(request.options, model, catalog.lookup("gemini", model))
+        api = catalog.video_api(model)
+        if api is Api.INTERACTIONS:
+            return await self._start_interaction(request, pictures, model)
+        if api is Api.PREDICT_LONG_RUNNING and self._platform is Platform.AGENT_PLATFORM:
+            return await self._start_veo(request, pictures, model)
         why = ("no Veo is left on the Gemini Developer API"
-               if self._video_api is Api.PREDICT_LONG_RUNNING else "it makes no videos")
+               if api is Api.PREDICT_LONG_RUNNING else "it makes no videos")
         default = catalog.default_model(Kind.VIDEO, self._platform)
-        raise RequestRejected(f"the video model {self._video_model} cannot be called here "
+        raise RequestRejected(f"the video model {model} cannot be called here "
                               f"({why}); the operator should set GEMINI_VIDEO_MODEL={default}")
 
     async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
-        if kind is not JobKind.IMAGE:
+        if kind.makes_video:
             key = "name" if "/operations/" in task_id else "interaction"
             return Accepted(render=[{key: task_id}])
         stored = await self._media.image(task_id)
@@ -195,9 +211,22 @@ class GeminiProvider:
 
     # models
 
-    def _refuse_retired(self, kind: Kind) -> None:
+    def _model(self, request: GenerationRequest, kind: Kind) -> str:
+        """The job's own model when it names one (a catalog model of this provider and kind),
+        else the configured one."""
+        if request.model is None:
+            return self._image_model if kind is Kind.IMAGE else self._video_model
+        model = catalog.normalized(request.model)
+        info = catalog.lookup("gemini", model)
+        if info is None:
+            raise RequestRejected(f"the model {model} is not one the Gemini provider knows")
+        if info.kind is not kind:
+            raise RequestRejected(f"the model {model} makes {info.kind.value}s, "
+                                  f"not {kind.value}s")
+        return model
+
+    def _refuse_retired(self, kind: Kind, model: str) -> None:
         """A retired model fails the job at once, naming the date and the replacement."""
-        model = self._image_model if kind is Kind.IMAGE else self._video_model
         found = catalog.problem("gemini", model, kind, self._platform,
                                 catalog.gemini_variable(kind))
         if found is None:
@@ -206,7 +235,8 @@ class GeminiProvider:
             raise catalog.retired_error(found)
         raise RequestRejected(found.sentence)
 
-    async def _paid(self, what: str, kind: Kind, call: Callable[[], Awaitable[T]]) -> T:
+    async def _paid(self, what: str, kind: Kind, model: str,
+                    call: Callable[[], Awaitable[T]]) -> T:
         """A call that costs money: never repeated after an unclear failure; Google's "no longer
         available" names the model as retired."""
         try:
@@ -214,19 +244,18 @@ class GeminiProvider:
         except RequestRejected as exc:
             if not is_gone(exc):
                 raise
-            model = self._image_model if kind is Kind.IMAGE else self._video_model
             raise catalog.gone_error(model, kind, self._platform,
                                      catalog.gemini_variable(kind)) from exc
 
     # images
 
-    async def _picture(self, request: GenerationRequest) -> protocol.Picture:
+    async def _picture(self, request: GenerationRequest, model: str) -> protocol.Picture:
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
             image_config=types.ImageConfig(aspect_ratio=protocol.ASPECT_RATIO[request.aspect]),
             seed=request.options.seed)
         answer = await self._sdk.models.generate_content(
-            model=self._image_model, contents=request.prompt, config=config)
+            model=model, contents=request.prompt, config=config)
         return protocol.picture_from_content(answer)
 
     # videos
@@ -246,30 +275,56 @@ class GeminiProvider:
             raise RequestRejected("this picture is no longer kept; please send it again")
         return image
 
+    def _delivery(self) -> protocol.Delivery:
+        """Agent Platform sends a uri only to a bucket: there the video comes inline."""
+        return (protocol.Delivery.INLINE if self._platform is Platform.AGENT_PLATFORM
+                else protocol.Delivery.URI)
+
     async def _start_interaction(self, request: GenerationRequest,
-                                 pictures: Sequence[StoredImage]) -> str:
-        delivery = (protocol.Delivery.INLINE if self._platform is Platform.AGENT_PLATFORM
-                    else protocol.Delivery.URI)  # Agent Platform sends a uri only to a bucket
-        body = protocol.interaction_body(model=self._video_model, prompt=request.prompt,
+                                 pictures: Sequence[StoredImage], model: str) -> str:
+        body = protocol.interaction_body(model=model, prompt=request.prompt,
                                          aspect=request.aspect, options=request.options,
                                          pictures=pictures, task=_task(request, pictures),
-                                         delivery=delivery)
-        answer = await self._paid("video submission", Kind.VIDEO,
-                                  lambda: self._api().create(body))
+                                         delivery=self._delivery())
+        return await self._create("video submission", model, body)
+
+    async def _create(self, what: str, model: str, body: dict[str, Any]) -> str:
+        """One paid create on the Interactions API; its id is the task id."""
+        answer = await self._paid(what, Kind.VIDEO, model, lambda: self._api().create(body))
         interaction = protocol.interaction_id(answer)
-        logger.info("gemini: interaction %s started (%s)", interaction, self._video_model)
+        logger.info("gemini: interaction %s started (%s, %s)", interaction, model, what)
         return interaction
 
+    async def _follow_up(self, request: GenerationRequest, model: str) -> str:
+        """An extend or upscale of an Omni video this provider made, by its interaction."""
+        task = (protocol.VideoTask.EXTEND if request.kind is JobKind.EXTEND
+                else protocol.VideoTask.UPSCALE)
+        _refuse_follow_up(request, model, task)
+        interaction = protocol.interaction_of(request.reference_media_id)
+        if interaction is None:
+            raise RequestRejected("this video was not made with Gemini Omni through this bot, "
+                                  "so it cannot be extended or upscaled here")
+        body = protocol.follow_up_body(model=model, task=task, interaction=interaction,
+                                       prompt=request.prompt, options=request.options,
+                                       delivery=self._delivery())
+        try:
+            return await self._create(f"video {task.value}", model, body)
+        except RequestRejected as exc:
+            gone = source_expired(exc)
+            if gone is None:
+                raise
+            raise gone from exc
+
     async def _start_veo(self, request: GenerationRequest,
-                         pictures: Sequence[StoredImage]) -> str:
+                         pictures: Sequence[StoredImage], model: str) -> str:
         source, config = protocol.veo_request(request.prompt, request.aspect, request.options,
                                               pictures, _task(request, pictures))
 
         async def start() -> types.GenerateVideosOperation:
-            return await self._sdk.models.generate_videos(model=self._video_model,
-                                                          source=source, config=config)
+            return await self._sdk.models.generate_videos(model=model, source=source,
+                                                          config=config)
 
-        operation = await self._paid("video submission", Kind.VIDEO, start)
+        operation = await self._paid("video submission", Kind.VIDEO, model, start)
         if not operation.name:
             raise BadResponse("the video submission answer lacks the operation 'name'")
         logger.info("gemini: video operation %s started", operation.name)
@@ -280,7 +335,8 @@ class GeminiProvider:
         if isinstance(interaction, str) and interaction:
             async with self._poll_slots:
                 answer = await self._once(lambda: self._api().get(interaction))
-            return await self._status(interaction, protocol.interaction_outcome(answer))
+            return await self._status(interaction, protocol.interaction_outcome(answer),
+                                      protocol.video_handle(interaction))
         if isinstance(name, str) and name:
             async with self._poll_slots:
                 operation = await self._once(
@@ -289,10 +345,14 @@ class GeminiProvider:
             return await self._status(name, protocol.outcome(operation))
         return RenderStatus(RenderState.FAILED, error="malformed render entry")
 
-    async def _status(self, key: str, seen: protocol.Outcome) -> RenderStatus:
+    async def _status(self, key: str, seen: protocol.Outcome,
+                      handle: str | None = None) -> RenderStatus:
+        """`handle` is the result's `media_id` once done (an Omni video's interaction)."""
+        media_id = handle if seen.state is RenderState.DONE else None
         if seen.video is not None:  # an inline video: parked on disk until the download
-            return RenderStatus(RenderState.DONE, url=await self._media.put_video(key, seen.video))
-        return RenderStatus(seen.state, url=seen.uri, error=seen.error)
+            return RenderStatus(RenderState.DONE, url=await self._media.put_video(key, seen.video),
+                                media_id=media_id)
+        return RenderStatus(seen.state, url=seen.uri, error=seen.error, media_id=media_id)
 
     # files
 
@@ -417,6 +477,37 @@ def _settle(results: Sequence[RenderStatus | BaseException]) -> list[RenderStatu
             raise error
     return [r if isinstance(r, RenderStatus) else RenderStatus(RenderState.FAILED, error=str(r))
             for r in results]
+
+
+def _video_options(model: str) -> frozenset[str]:
+    """The options a video model honours: its row's, else its family's."""
+    info = catalog.lookup("gemini", model)
+    if info is not None:
+        return info.options
+    return (catalog.OMNI_OPTIONS if catalog.video_api(model) is Api.INTERACTIONS
+            else catalog.VEO_OPTIONS)
+
+
+def _image_options(model: str) -> frozenset[str]:
+    info = catalog.lookup("gemini", model)
+    return info.options if info is not None else catalog.IMAGE_OPTIONS
+
+
+def _refuse_follow_up(request: GenerationRequest, model: str, task: protocol.VideoTask) -> None:
+    """Only Omni extends or upscales here, and only where the catalog says the model does."""
+    if catalog.video_api(model) is not Api.INTERACTIONS:
+        raise RequestRejected(f"{model} cannot {task.value} a video here; Gemini Omni can")
+    offered = catalog.offers("gemini", model, request.kind)
+    if task is protocol.VideoTask.EXTEND:
+        if Action.EXTEND not in offered:
+            raise RequestRejected(f"{model} does not extend videos")
+        seconds = request.options.duration
+        if seconds is not None and seconds not in protocol.EXTENSION_SECONDS:
+            raise RequestRejected(f"an extension is 3 to 10 seconds, not {seconds}")
+        protocol.refuse_values(request.options, model, catalog.lookup("gemini", model))
+        return
+    if not offered & catalog.VIDEO_UPSCALES.keys():
+        raise RequestRejected(f"{model} does not upscale videos; gemini-omni-1.2-flash does")
 
 
 def _task(request: GenerationRequest, pictures: Sequence[StoredImage]) -> protocol.VideoTask:
