@@ -155,3 +155,55 @@ async def test_a_source_useapi_no_longer_keeps_gets_a_sentence(useapi: BotHarnes
                                    and j.state is JobState.FAILED)
     assert failed.error_code == "source_expired"
     assert len(posts(useapi, "/videos/upscale")) == 1  # asked once, refused, not asked again
+
+
+# Gemini Omni
+
+
+@pytest.fixture
+async def omni(start_bot: StartBot) -> BotHarness:
+    bot: BotHarness = await start_bot(provider="gemini", gemini_video_model="gemini-omni-1.2-flash")
+    return bot
+
+
+async def test_omni_11_results_extend_but_do_not_upscale(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="gemini")
+    video, job = await first_video(bot)
+    assert buttons(video) == [f"act:again:{job.id}", f"act:extend:{job.id}"]
+
+
+async def test_omni_extend_continues_the_interaction(omni: BotHarness) -> None:
+    video, source = await first_video(omni)
+    omni.telegram.press_button(USER, video["message_id"], f"act:extend:{source.id}")
+    asked = await question(omni, "How should video")
+    omni.telegram.send_text(USER, "a storm rises", reply_to=asked["message_id"])
+    await omni.wait_videos(USER, count=2)
+    extension = await delivered(omni, JobKind.EXTEND)
+    first, follow = omni.sim.interactions()
+    assert (follow.request.task, follow.request.prompt) == ("extend", "a storm rises")
+    assert follow.request.previous_interaction_id == first.id
+    assert extension.parent_id == source.id
+
+
+async def test_omni_4k_shows_googles_price_then_upscales(omni: BotHarness) -> None:
+    video, source = await first_video(omni)
+    omni.telegram.press_button(USER, video["message_id"], f"act:4k:{source.id}")
+    asked = await question(omni, "Go ahead?")
+    assert "11,584 output video tokens per second" in asked["text"]
+    assert len(omni.sim.interactions()) == 1
+    omni.telegram.press_button(USER, asked["message_id"], f"yes:4k:{source.id}")
+    await omni.wait_videos(USER, count=2)
+    await delivered(omni, JobKind.UPSCALE)
+    follow = omni.sim.interactions()[1]
+    assert (follow.request.task, follow.request.resolution) == ("upscale", "4k")
+
+
+async def test_an_omni_result_past_48_hours_is_refused_before_any_request(
+        omni: BotHarness) -> None:
+    video, source = await first_video(omni)
+    await omni.engine.jobs.update(source, finished_at=source.created_at - 49 * 3600)
+    omni.telegram.press_button(USER, video["message_id"], f"act:extend:{source.id}")
+    await asyncio.sleep(0.3)
+    answers = omni.telegram.answered_callbacks
+    assert answers and "too old" in answers[-1]["text"]
+    assert len(omni.sim.interactions()) == 1 and len(await omni.jobs_of(USER)) == 1
