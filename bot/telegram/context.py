@@ -18,6 +18,7 @@ from bot.telegram.delivery import TelegramNotifier
 from bot.telegram.pacing import Priority
 from storage.images import ImageStore
 from storage.jobs import JobStore
+from storage.user_settings import UserSettingsStore
 
 _SERVICES = "services"
 
@@ -37,6 +38,8 @@ class Services:
     provider_name: ProviderName
     #: a given provider of an account (a job stays on the provider it started on)
     provider_named: Callable[[ProviderName, str], Provider]
+    #: each user's defaults from /settings (cached: read without awaiting)
+    user_settings: UserSettingsStore
     #: `/health`: a fresh run of doctor's checks as a table in the given language
     health_report: Callable[[str], Awaitable[str]] | None = None
 

@@ -105,11 +105,12 @@ class UseapiProvider:
         self._refuse_unsupported(request)
         if request.kind is JobKind.IMAGE:
             return await self._make_image(request)
-        body = protocol.video_body(request, model=self._video_model, email=self._email,
-                                   info=self._video_info)
+        model = request.model or self._video_model  # a user's /settings pick, else ours
+        body = protocol.video_body(request, model=model, email=self._email,
+                                   info=catalog.lookup("useapi", model))
         answer = await self._client.create(protocol.VIDEOS, body)
         jobid = protocol.parse_jobid(answer)
-        logger.info("useapi: video job %s created (%s)", jobid, self._video_model)
+        logger.info("useapi: video job %s created (%s)", jobid, model)
         return jobid
 
     async def accepted(self, task_id: str, kind: JobKind) -> Accepted | None:
