@@ -338,8 +338,8 @@ async def _edit(query: CallbackQuery, shown: View) -> None:
     try:
         await query.edit_message_text(shown.text, reply_markup=shown.keyboard)
     except BadRequest as exc:
-        if _NOT_MODIFIED not in str(exc).lower():
-            raise
+        if _NOT_MODIFIED not in str(exc).lower():  # gone, or not a settings message at all
+            logger.warning("settings message not edited: %s", exc)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -32,8 +32,8 @@ HEALTHY = "OK"
 #: Job statuses (GET /jobs/{jobid}): `created` → `started` → `completed` | `failed`.
 _ACTIVE = {"created": RenderState.PENDING, "started": RenderState.ACTIVE}
 #: Image ratios of POST /images; Veo and Omni spell the video aspects as words.
-IMAGE_ASPECT = {Aspect.LANDSCAPE: "16:9", Aspect.PORTRAIT: "9:16"}
-VIDEO_ASPECT = {Aspect.LANDSCAPE: "landscape", Aspect.PORTRAIT: "portrait"}
+IMAGE_ASPECT = {aspect: aspect.ratio for aspect in Aspect}
+VIDEO_ASPECT = {**IMAGE_ASPECT, Aspect.LANDSCAPE: "landscape", Aspect.PORTRAIT: "portrait"}
 #: How many `referenceImage_N` a model takes (Veo: 1-3; Omni Flash: 1-7, per the examples).
 VEO_REFERENCES = 3
 OMNI_REFERENCES = 7
