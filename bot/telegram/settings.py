@@ -126,9 +126,10 @@ def user_choices(services: Services, user_id: int,
                  provider: ProviderName | None = None) -> Choices:
     """What the provider of the user's jobs (or the given one) offers them."""
     account = services.accounts.account_for(user_id)
-    name = provider or services.provider_name
-    found = services.provider_named(name, account) if provider else \
-        services.provider_for_account(account)
+    if provider is None:
+        found, name = services.provider_for_account(account), services.provider_name
+    else:
+        found, name = services.provider_named(provider, account), provider
     return choices_of(found, platform_of(name, vertex=services.settings.gemini_vertex))
 
 
