@@ -31,11 +31,13 @@ from storage.crypto import SecretBox
 from storage.images import ImageStore
 from storage.inbox import InboxStore
 from storage.jobs import JobStore
+from storage.user_settings import UserSettingsStore
 
 logger = logging.getLogger(__name__)
 COMMANDS = (("image", "make an image"), ("animate", "reply to an image: make it move"),
             ("video", "make a video from text"), ("status", "your last jobs"),
             ("cancel", "cancel a job"), ("account", "the Google account your jobs use"),
+            ("settings", "your defaults: aspect, model, duration, language"),
             ("help", "what I can do"))
 POLL_TIMEOUT = 10  #: seconds a getUpdates long poll waits for news
 _INBOX = "inbox"
@@ -88,10 +90,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     application.bot_data["engine"] = engine
     access = AccessControl(settings=settings, store=engine.access)
     await access.load()
+    user_settings = UserSettingsStore(engine.db)
+    await user_settings.load()
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
         notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get,
-        AskStore(engine.db), health_report=canary.report))
+        AskStore(engine.db), user_settings=user_settings, health_report=canary.report))
     # Updates may carry secrets: sealed with the key the engine just opened (or created).
     box = SecretBox.open(key=settings.bot_secret_key.get_secret_value()
                          if settings.bot_secret_key else None,

@@ -15,6 +15,7 @@ COMMANDS_EN = (
     "/status — your last jobs\n"
     "/cancel <id> — cancel one of your jobs\n"
     "/account — the Google account your jobs use\n"
+    "/settings — your defaults: aspect, video model, duration, resolution, language\n"
     "/login, /logout — use your own Google account (private chat)\n"
     "/help — this message"
 )
@@ -29,6 +30,8 @@ COMMANDS_VI = (
     "/status — các việc gần đây của bạn\n"
     "/cancel <số> — huỷ một việc của bạn\n"
     "/account — tài khoản Google mà các việc của bạn dùng\n"
+    "/settings — mặc định của bạn: tỉ lệ khung hình, mô hình video, thời lượng, độ phân giải, "
+    "ngôn ngữ\n"
     "/login, /logout — dùng tài khoản Google của riêng bạn (chat riêng)\n"
     "/help — tin nhắn này"
 )
@@ -255,6 +258,41 @@ EN: dict[str, str] = {
     "origin_1080p": "1080p upscale",
     "origin_4k": "4K upscale",
     "origin_2k": "2K upscale",
+    # /settings
+    "settings_title": "⚙️ Your defaults: new jobs use them unless the command says otherwise.",
+    "settings_aspect": "Aspect: {value}",
+    "settings_video_model": "Video model: {value}",
+    "settings_duration": "Duration: {value}",
+    "settings_resolution": "Resolution: {value}",
+    "settings_language": "Language: {value}",
+    "settings_default": "default ({value})",
+    "settings_unavailable": "{value} (not available here, so {default} is used)",
+    "settings_model_own": "the model's own",
+    "settings_seconds": "{seconds} s",
+    "settings_from_telegram": "from Telegram ({language})",
+    "language_en": "English",
+    "language_vi": "Tiếng Việt",
+    "settings_choose_aspect": "Choose the aspect of your new images and videos:",
+    "settings_choose_video_model": "Choose the model of your new videos:",
+    "settings_choose_duration": "Choose how long your new videos are:",
+    "settings_choose_resolution": "Choose the resolution of your new videos:",
+    "settings_choose_language": "Choose the language I speak to you in:",
+    "settings_button_aspect": "📐 Aspect",
+    "settings_button_video_model": "🎞 Model",
+    "settings_button_duration": "⏱ Duration",
+    "settings_button_resolution": "🖥 Resolution",
+    "settings_button_language": "🌐 Language",
+    "settings_button_reset": "↺ Reset all",
+    "settings_button_default": "Default",
+    "settings_button_from_telegram": "From Telegram",
+    "settings_button_back": "« Back",
+    "settings_default_mark": "(default)",
+    "settings_cost_free": "free",
+    "settings_cost_credits": "{credits} credits",
+    "settings_not_yours": "These are someone else's settings: send /settings for yours.",
+    "settings_stale": "That choice is no longer available.",
+    "settings_saved": "Saved.",
+    "settings_reset_done": "Back to the defaults.",
 }
 
 VI: dict[str, str] = {
@@ -482,6 +520,41 @@ VI: dict[str, str] = {
     "origin_1080p": "nâng lên 1080p",
     "origin_4k": "nâng lên 4K",
     "origin_2k": "nâng lên 2K",
+    # /settings
+    "settings_title": "⚙️ Mặc định của bạn: các việc mới dùng chúng trừ khi lệnh nói khác.",
+    "settings_aspect": "Tỉ lệ khung hình: {value}",
+    "settings_video_model": "Mô hình video: {value}",
+    "settings_duration": "Thời lượng: {value}",
+    "settings_resolution": "Độ phân giải: {value}",
+    "settings_language": "Ngôn ngữ: {value}",
+    "settings_default": "mặc định ({value})",
+    "settings_unavailable": "{value} (không dùng được ở đây, nên dùng {default})",
+    "settings_model_own": "theo mô hình",
+    "settings_seconds": "{seconds} giây",
+    "settings_from_telegram": "theo Telegram ({language})",
+    "language_en": "English",
+    "language_vi": "Tiếng Việt",
+    "settings_choose_aspect": "Chọn tỉ lệ khung hình cho ảnh và video mới của bạn:",
+    "settings_choose_video_model": "Chọn mô hình cho video mới của bạn:",
+    "settings_choose_duration": "Chọn thời lượng cho video mới của bạn:",
+    "settings_choose_resolution": "Chọn độ phân giải cho video mới của bạn:",
+    "settings_choose_language": "Chọn ngôn ngữ mình dùng để nói với bạn:",
+    "settings_button_aspect": "📐 Tỉ lệ",
+    "settings_button_video_model": "🎞 Mô hình",
+    "settings_button_duration": "⏱ Thời lượng",
+    "settings_button_resolution": "🖥 Độ phân giải",
+    "settings_button_language": "🌐 Ngôn ngữ",
+    "settings_button_reset": "↺ Đặt lại tất cả",
+    "settings_button_default": "Mặc định",
+    "settings_button_from_telegram": "Theo Telegram",
+    "settings_button_back": "« Quay lại",
+    "settings_default_mark": "(mặc định)",
+    "settings_cost_free": "miễn phí",
+    "settings_cost_credits": "{credits} tín dụng",
+    "settings_not_yours": "Đây là cài đặt của người khác: gửi /settings để xem của bạn.",
+    "settings_stale": "Lựa chọn đó không còn nữa.",
+    "settings_saved": "Đã lưu.",
+    "settings_reset_done": "Đã trở về mặc định.",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

@@ -42,7 +42,8 @@ GROUP, SUPERGROUP = -100500, -1001000000001
 CHAT_TYPES = {GROUP: "group", SUPERGROUP: "supergroup"}
 USERS = (USER, OTHER_USER, ADMIN, STRANGER)
 COMMANDS = ("start", "help", "image", "video", "animate", "status", "cancel", "account", "token",
-            "proxytoken", "cookie", "project", "login", "logout", "allow", "deny", "users")
+            "proxytoken", "cookie", "project", "login", "logout", "allow", "deny", "users",
+            "settings")
 HELP_MARK = "What I can do"
 PHOTO = make_png("robustness", 64, 36)
 
@@ -182,6 +183,11 @@ callback_data = st.one_of(
     st.integers(0, 2**80).map(lambda n: f"animate:{n}"),
     st.text(chars, min_size=1, max_size=40).filter(lambda d: len(d.encode()) <= 64),
     st.sampled_from(["animate:", "animate:-1", "animate:١", "animate:1:2", "animate"]),
+    st.builds(lambda owner, menu, value: f"set:{owner}:{menu}{value}",
+              st.sampled_from([*USERS, 0, 2**70]), st.sampled_from(["a", "m", "d", "r", "l",
+                                                                    "home", "reset", "x"]),
+              st.sampled_from(["", ":-", ":portrait", ":square", ":veo-3.1-lite", ":6", ":99",
+                               ":1080p", ":vi", ":xx", ":٣", "::"])),
 )
 press_step = st.builds(Press, user=users, chat=chats, index=st.integers(0, 1000),
                        data=callback_data)

@@ -19,6 +19,7 @@ from bot.telegram.pacing import Priority
 from storage.asks import AskStore
 from storage.images import ImageStore
 from storage.jobs import JobStore
+from storage.user_settings import UserSettingsStore
 
 _SERVICES = "services"
 
@@ -40,6 +41,8 @@ class Services:
     provider_named: Callable[[ProviderName, str], Provider]
     #: the questions asked under results (Extend's "how should it go on?")
     asks: AskStore
+    #: each user's defaults from /settings (cached: read without awaiting)
+    user_settings: UserSettingsStore
     #: `/health`: a fresh run of doctor's checks as a table in the given language
     health_report: Callable[[str], Awaitable[str]] | None = None
 

@@ -23,12 +23,13 @@ from telegram.ext import (
 
 from bot import texts
 from bot.jobs.model import ExtraImage, ImageRole, JobKind, NewJob, ProviderName
-from bot.telegram import admin, buttons, keyboards
+from bot.telegram import admin, buttons, keyboards, settings
 from bot.telegram.albums import AlbumCollector
 from bot.telegram.context import BotContext
 from bot.telegram.limits import over_daily_limit
 from bot.telegram.prompts import ParsedPrompt, parse_command, parse_prompt, problem
-from bot.telegram.replies import lang, reply
+from bot.telegram.replies import lang, reply, use_saved_languages
+from bot.telegram.settings import defaults_for, user_choices
 from storage.images import AlbumPhoto, ImageRef
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ _ALBUMS = "albums"
 async def gate(update: Update, context: BotContext) -> None:
     """Runs before every handler: unknown users get their id and nothing else happens."""
     user = update.effective_user
+    use_saved_languages(context.services.user_settings.language)
     if user is not None and context.services.access.is_allowed(user.id):
         return
     if user is not None:
@@ -377,13 +379,17 @@ async def _submit(update: Update, context: BotContext, kind: JobKind, parsed: Pa
     if kind is not JobKind.IMAGE and await over_daily_limit(context, user.id):
         await reply(update, "daily_limit", limit=services.settings.daily_video_limit)
         return
+    # The user's /settings fill in what the command did not say (what this provider can make).
+    saved = defaults_for(services.user_settings.get(user.id),
+                         user_choices(services, user.id, provider), kind)
     await services.runner.submit(NewJob(
         user_id=user.id, chat_id=message.chat_id, kind=kind, prompt=parsed.prompt,
-        aspect=parsed.aspect, reference_media_id=reference_media_id, source_path=source_path,
+        aspect=parsed.given_aspect or saved.aspect or parsed.aspect,
+        reference_media_id=reference_media_id, source_path=source_path,
         reply_to_message_id=message.message_id, language=lang(update),
-        account=services.accounts.account_for(user.id), options=parsed.options,
+        account=services.accounts.account_for(user.id), options=saved.options(parsed.options),
         provider=provider or services.provider_name, extra_images=extra_images,
-        image_role=image_role, update_id=update.update_id))
+        image_role=image_role, update_id=update.update_id, model=saved.model))
 
 
 def _shorten(prompt: str) -> str:
@@ -440,5 +446,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ])
     admin.register(application)
+    settings.register(application)
     application.add_handler(MessageHandler(filters.COMMAND, unknown))
     application.add_error_handler(on_error)

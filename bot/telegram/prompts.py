@@ -25,10 +25,18 @@ _OPTION_NAMES = {"--seed": "seed", "--neg": "negative_prompt", "--negative": "ne
 @dataclass(frozen=True)
 class ParsedPrompt:
     prompt: str
-    aspect: Aspect
+    aspect: Aspect  #: the command's aspect, else LANDSCAPE (see `given_aspect`)
     options: Options = field(default_factory=Options)
     error: Problem | None = None  #: an option that could not be read
     references: bool = False  #: `--ref`: the pictures are references, not frames
+    #: whether the command named its aspect (else a user's saved default may replace it); not
+    #: compared: two parses of the same job are equal
+    aspect_given: bool = field(default=False, compare=False)
+
+    @property
+    def given_aspect(self) -> Aspect | None:
+        """The aspect the command named, or None when it named none."""
+        return self.aspect if self.aspect_given else None
 
 
 def parse_command(text: str | None) -> ParsedPrompt:
@@ -53,7 +61,7 @@ def _without_flag(body: str, flags: frozenset[str]) -> tuple[str, bool]:
 
 
 def _parse_prompt(body: str) -> ParsedPrompt:
-    aspect = Aspect.LANDSCAPE
+    aspect: Aspect | None = None
     head = body.split(maxsplit=1)
     if head and head[0].lower() in _PORTRAIT | _LANDSCAPE:
         aspect = Aspect.PORTRAIT if head[0].lower() in _PORTRAIT else Aspect.LANDSCAPE
@@ -63,12 +71,14 @@ def _parse_prompt(body: str) -> ParsedPrompt:
         aspect = Aspect.PORTRAIT
         words = [w for w in words if w.lower() != "--portrait"]
         body = " ".join(words)
+    chosen, given = aspect or Aspect.LANDSCAPE, aspect is not None
     start = next((i for i, w in enumerate(words) if w.lower() in _OPTION_NAMES), None)
     if start is None:
-        return ParsedPrompt(body, aspect)  # keeps the prompt's own line breaks
+        return ParsedPrompt(body, chosen, aspect_given=given)  # keeps the prompt's own line breaks
     raw, error = _read_options(words[start:])
     options, value_error = read_options(raw)
-    return ParsedPrompt(" ".join(words[:start]), aspect, options, error or value_error)
+    return ParsedPrompt(" ".join(words[:start]), chosen, options, error or value_error,
+                        aspect_given=given)
 
 
 def _read_options(words: list[str]) -> tuple[dict[str, str], Problem | None]:
