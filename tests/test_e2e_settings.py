@@ -33,7 +33,9 @@ async def _open(bot: BotHarness, user: int = USER, *, chat_id: int | None = None
 def _button(message: dict[str, Any], label: str) -> str:
     buttons = [button for row in message["reply_markup"]["inline_keyboard"] for button in row]
     for button in buttons:
-        if button["text"].removeprefix("✓ ") == label:
+        # "✓ veo-3.1-lite · 10 credits (default)": the model's name is the label
+        name = button["text"].removeprefix("✓ ").split(" · ")[0].removesuffix(" (default)")
+        if label in (button["text"].removeprefix("✓ "), name):
             return str(button["callback_data"])
     raise AssertionError(f"no button {label!r} among {[b['text'] for b in buttons]}")
 
@@ -147,6 +149,15 @@ async def test_saved_resolution_duration_and_aspect_reach_omni(start_bot: StartB
     await _tap(bot, message, "9:16", "🖥 Resolution", "1080p", "⏱ Duration", "5 s")
     wanted = (await _omni_video(bot, "/video a dog surfing")).request
     assert (wanted.aspect_ratio, wanted.resolution, wanted.duration) == ("9:16", "1080p", "5s")
+
+
+async def test_a_saved_omni_model_is_the_next_interactions_model(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="gemini")
+    await _tap(bot, await _open(bot), "🎞 Model", "gemini-omni-1.2-flash")
+    wanted = (await _omni_video(bot, "/video a dog surfing")).request
+    assert wanted.model == "gemini-omni-1.2-flash"
+    job = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    assert job.model == "gemini-omni-1.2-flash"
 
 
 async def test_a_saved_language_wins_over_telegrams(start_bot: StartBot) -> None:
