@@ -207,3 +207,54 @@ async def test_an_omni_result_past_48_hours_is_refused_before_any_request(
     answers = omni.telegram.answered_callbacks
     assert answers and "too old" in answers[-1]["text"]
     assert len(omni.sim.interactions()) == 1 and len(await omni.jobs_of(USER)) == 1
+
+
+# results over Telegram's limit (a 4K video)
+
+
+async def test_a_4k_result_over_the_limit_comes_as_useapis_link(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL)
+    video, source = await first_video(bot)
+    await bot.stop()
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL, max_upload_mb=0.001)
+    bot.telegram.press_button(USER, video["message_id"], f"act:4k:{source.id}")
+    asked = await question(bot, "Go ahead?")
+    bot.telegram.press_button(USER, asked["message_id"], f"yes:4k:{source.id}")
+    said = await bot.wait_text(USER, "Download it here")
+    assert "50 MB" in said and "self-hosted Bot API server" in said
+    job = await delivered(bot, JobKind.UPSCALE)
+    assert job.error_code == "too_large" and job.result_url and job.result_url in said
+    assert len(bot.videos(USER)) == 1  # only the first clip was uploaded
+
+
+async def test_a_4k_omni_result_over_the_limit_names_the_way_to_lift_it(
+        start_bot: StartBot) -> None:
+    model = {"provider": "gemini", "gemini_video_model": "gemini-omni-1.2-flash"}
+    bot = await start_bot(**model)
+    video, source = await first_video(bot)
+    await bot.stop()
+    bot = await start_bot(**model, max_upload_mb=0.001)
+    bot.telegram.press_button(USER, video["message_id"], f"act:4k:{source.id}")
+    asked = await question(bot, "Go ahead?")
+    bot.telegram.press_button(USER, asked["message_id"], f"yes:4k:{source.id}")
+    said = await bot.wait_text(USER, "self-hosted Bot API server")
+    assert "TELEGRAM_API_URL" in said
+    failed = await bot.wait_job(USER, lambda j: j.kind is JobKind.UPSCALE
+                                and j.state is JobState.FAILED)
+    assert failed.error_code == "too_large"
+
+
+async def test_again_and_1080p_on_omni_12(omni: BotHarness) -> None:
+    video, source = await first_video(omni)
+    omni.telegram.press_button(USER, video["message_id"], f"act:again:{source.id}")
+    await omni.wait_videos(USER, count=2)
+    again = await delivered(omni, JobKind.VIDEO, after=source.id)
+    omni.telegram.press_button(USER, video["message_id"], f"act:1080p:{source.id}")
+    await omni.wait_videos(USER, count=3)
+    await delivered(omni, JobKind.UPSCALE)
+    first, second, third = omni.sim.interactions()
+    assert second.request.prompt == first.request.prompt
+    assert second.request.task == first.request.task
+    assert (third.request.task, third.request.resolution) == ("upscale", "1080p")
+    assert third.request.previous_interaction_id == first.id
+    assert again.origin == "again" and not any("Go ahead?" in t for t in omni.texts(USER))
