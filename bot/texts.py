@@ -154,6 +154,7 @@ EN: dict[str, str] = {
     "option_bad_resolution": "The resolution must be 360p, 720p, 1080p or 4k, not “{value}”.",
     "option_unsupported": "This provider can't honour {options} for this kind of job; remove it "
                           "and send again.",
+    "aspect_unsupported": "This provider does not make {aspect}; it makes {ratios}.",
     "admins_only": "Only the bot's admins can do that.",
     "health_title": "🩺 Health checks (the same as python -m bot doctor):",
     "health_all_passed": "All {total} checks passed.",
@@ -413,6 +414,7 @@ VI: dict[str, str] = {
                              "“{value}”.",
     "option_unsupported": "Nhà cung cấp này không hỗ trợ {options} cho loại việc này; hãy bỏ "
                           "đi và gửi lại.",
+    "aspect_unsupported": "Nhà cung cấp này không làm tỉ lệ {aspect}; nó làm {ratios}.",
     "admins_only": "Chỉ quản trị viên của bot mới làm được việc đó.",
     "health_title": "🩺 Kiểm tra sức khoẻ (giống python -m bot doctor):",
     "health_all_passed": "Cả {total} mục kiểm tra đều đạt.",

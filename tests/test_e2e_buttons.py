@@ -131,3 +131,11 @@ def test_callback_data_round_trips_and_fits_telegrams_limit() -> None:
             assert pressed.confirmed is (verb == "yes")
     assert keyboards.parse("act:delete:1") is None
     assert keyboards.parse("animate:1") is None
+
+
+async def test_an_aspect_the_provider_does_not_make_is_refused_with_what_it_makes(
+        bot: BotHarness) -> None:
+    bot.telegram.send_text(USER, "/image 1:1 a round table")
+    said = await bot.wait_text(USER, "does not make")
+    assert said == "This provider does not make 1:1; it makes 16:9, 9:16."
+    assert bot.sim.count("create-image-veo3") == 0

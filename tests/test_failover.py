@@ -27,7 +27,16 @@ from bot.jobs.errors import (
     UpstreamUnavailable,
 )
 from bot.jobs.failover import Failover
-from bot.jobs.model import ExtraImage, Job, JobKind, JobState, NewJob, Options, ProviderName
+from bot.jobs.model import (
+    Aspect,
+    ExtraImage,
+    Job,
+    JobKind,
+    JobState,
+    NewJob,
+    Options,
+    ProviderName,
+)
 from bot.jobs.poller import BatchPoller
 from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
@@ -288,3 +297,10 @@ async def test_an_image_flow_made_is_animated_by_the_fallback_from_its_bytes(
     assert (job.first_provider, job.provider) == (ProviderName.FLOW, ProviderName.GEMINI)
     sent = bot.sim.interactions()[0]
     assert made in sent.images
+
+
+async def test_an_aspect_the_fallback_may_not_make_keeps_the_job_where_it_is(pair: Pair) -> None:
+    pair.flow.fail_next("submit", QuotaExhausted("no credits", status=429))
+    job = await pair.run(video(aspect=Aspect.SQUARE))
+    assert (job.state, job.provider, job.first_provider) == (JobState.FAILED, FLOW, None)
+    assert not pair.gemini.calls

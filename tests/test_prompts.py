@@ -127,3 +127,12 @@ def test_bad_options_are_named(text: str, key: str) -> None:
 def test_missing_value_names_the_flag_as_typed() -> None:
     assert parse_command("/video a dog --neg").error == ("option_missing_value",
                                                         {"option": "--neg"})
+
+
+@pytest.mark.parametrize(("word", "aspect"), [("1:1", Aspect.SQUARE), ("square", Aspect.SQUARE),
+                                              ("4:3", Aspect.CLASSIC),
+                                              ("3:4", Aspect.CLASSIC_PORTRAIT)])
+def test_the_other_aspects_lead_the_prompt_too(word: str, aspect: Aspect) -> None:
+    parsed = parse_command(f"/image {word} a round table --seed 3")
+    assert (parsed.prompt, parsed.given_aspect, parsed.options) == (
+        "a round table", aspect, Options(seed=3))

@@ -27,7 +27,7 @@ from bot.jobs.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from bot.jobs.model import ExtraImage, Job, JobState, ProviderName
+from bot.jobs.model import COMMON_ASPECTS, ExtraImage, Job, JobState, ProviderName
 
 #: Whether the health canary last found a provider passing its checks (no canary: always).
 Healthy = Callable[[ProviderName], bool]
@@ -71,8 +71,8 @@ class Failover:
             return False
         if job.state not in (JobState.QUEUED, JobState.SUBMITTING) or job.task_id is not None:
             return False
-        if job.kind.from_result:
-            return False
+        if job.kind.from_result or job.aspect not in COMMON_ASPECTS:
+            return False  # a result, or an aspect, the fallback may not have
         # A picture only the first provider holds (no file of it) cannot go along.
         if job.reference_media_id and not job.source_path:
             return False

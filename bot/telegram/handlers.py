@@ -22,7 +22,8 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.jobs.model import ExtraImage, ImageRole, JobKind, NewJob, ProviderName
+from bot.jobs.model import Aspect, ExtraImage, ImageRole, JobKind, NewJob, ProviderName
+from bot.jobs.provider import Provider
 from bot.telegram import admin, buttons, keyboards, settings
 from bot.telegram.albums import AlbumCollector
 from bot.telegram.context import BotContext
@@ -255,17 +256,27 @@ async def _refuse_prompt(update: Update, context: BotContext, parsed: ParsedProm
     if unsupported:
         await reply(update, "option_unsupported", options=", ".join(unsupported))
         return True
+    makes = _provider(update, context).aspects
+    if parsed.given_aspect is not None and parsed.given_aspect not in makes:
+        ratios = ", ".join(aspect.ratio for aspect in Aspect if aspect in makes)
+        await reply(update, "aspect_unsupported", aspect=parsed.given_aspect.ratio, ratios=ratios)
+        return True
     return False
 
 
 def _unsupported_options(update: Update, context: BotContext, parsed: ParsedPrompt, *,
                          image: bool) -> list[str]:
+    provider = _provider(update, context)
+    supported = provider.image_options if image else provider.supported_options
+    return sorted(OPTION_FLAGS[name] for name in parsed.options.named() - supported)
+
+
+def _provider(update: Update, context: BotContext) -> Provider:
+    """The provider the user's new jobs go to."""
     user = update.effective_user
     assert user is not None
     services = context.services
-    provider = services.provider_for_account(services.accounts.account_for(user.id))
-    supported = provider.image_options if image else provider.supported_options
-    return sorted(OPTION_FLAGS[name] for name in parsed.options.named() - supported)
+    return services.provider_for_account(services.accounts.account_for(user.id))
 
 
 async def _animate_from(update: Update, context: BotContext, source: Message,

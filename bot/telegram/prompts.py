@@ -2,7 +2,8 @@
 
     /video 9:16 a dog surfing --neg blurry, text --seed 42 --res 1080p --dur 8
 
-The aspect (`9:16`, `16:9`, `portrait`, `landscape`) may lead the prompt; options follow it.
+The aspect (`9:16`, `16:9`, `1:1`, `4:3`, `3:4`, `portrait`, `landscape`, `square`) may lead
+the prompt; options follow it.
 `--ref` anywhere asks for the pictures as references rather than frames.
 """
 
@@ -16,6 +17,10 @@ from bot.jobs.validation import Problem, prompt_problem, read_options
 
 _PORTRAIT = frozenset({"9:16", "portrait", "--portrait"})
 _LANDSCAPE = frozenset({"16:9", "landscape", "--landscape"})
+#: the first word → the aspect it names
+_LEADING = {**dict.fromkeys(_PORTRAIT, Aspect.PORTRAIT), **dict.fromkeys(_LANDSCAPE,
+            Aspect.LANDSCAPE), "1:1": Aspect.SQUARE, "square": Aspect.SQUARE,
+            "4:3": Aspect.CLASSIC, "3:4": Aspect.CLASSIC_PORTRAIT}
 _REFERENCES = frozenset({"--ref", "--refs", "--references"})
 _OPTION_NAMES = {"--seed": "seed", "--neg": "negative_prompt", "--negative": "negative_prompt",
                  "--res": "resolution", "--resolution": "resolution", "--dur": "duration",
@@ -63,8 +68,8 @@ def _without_flag(body: str, flags: frozenset[str]) -> tuple[str, bool]:
 def _parse_prompt(body: str) -> ParsedPrompt:
     aspect: Aspect | None = None
     head = body.split(maxsplit=1)
-    if head and head[0].lower() in _PORTRAIT | _LANDSCAPE:
-        aspect = Aspect.PORTRAIT if head[0].lower() in _PORTRAIT else Aspect.LANDSCAPE
+    if head and head[0].lower() in _LEADING:
+        aspect = _LEADING[head[0].lower()]
         body = head[1].strip() if len(head) > 1 else ""
     words = body.split()
     if "--portrait" in (w.lower() for w in words):
