@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     #: seconds between two runs of the health canary (doctor's checks), and between two looks at
     #: a disconnected useapi account while jobs wait on it; 0 = off (they resume at the next start)
     health_check_interval: float = Field(default=600.0, ge=0)
+    #: days a picture the bot made, or a user's photo, is kept beside the database (so a later
+    #: job can hand it to another provider); 0 = forever
+    files_keep_days: float = Field(default=7.0, ge=0)
 
     provider: ProviderName = ProviderName.FLOW
     #: a second provider for jobs the first refused before any charge (checked by `doctor`)

@@ -74,7 +74,8 @@ async def open_engine(settings: Settings, make_notifier: NotifierFactory, *,
         max_jobs_per_user=settings.max_jobs_per_user, submit_timeout=settings.submit_timeout,
         render_timeout=settings.render_timeout, max_upload_bytes=settings.max_upload_bytes,
         progress_every=max(settings.progress_edit_interval, settings.flow_poll_interval),
-        health_check_interval=settings.health_check_interval)
+        health_check_interval=settings.health_check_interval,
+        files_keep=settings.files_keep_days * 86400)
     notifier = make_notifier(jobs, images, providers.for_job)
     runner = JobRunner(store=jobs, provider_for=providers.for_job, poller=poller,
                        notifier=notifier, config=config,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.jobs.errors import (
@@ -73,10 +74,10 @@ class Failover:
             return False
         if job.kind.from_result or job.aspect not in COMMON_ASPECTS:
             return False  # a result, or an aspect, the fallback may not have
-        # A picture only the first provider holds (no file of it) cannot go along.
-        if job.reference_media_id and not job.source_path:
+        # A picture only the first provider holds (no file of it, or its file swept) cannot go.
+        if job.reference_media_id and not _kept(job.source_path):
             return False
-        return all(extra.source_path or not extra.media_id for extra in job.extra_images)
+        return all(_kept(extra.source_path) or not extra.media_id for extra in job.extra_images)
 
     def changes(self, job: Job) -> dict[str, Any]:
         """The one write that moves the job: back to QUEUED on the fallback, its pictures as
@@ -89,3 +90,7 @@ class Failover:
                 "reference_media_id": None if job.source_path else job.reference_media_id,
                 "extra_images": extras, "model": None, "error_code": None,
                 "error_detail": None}
+
+
+def _kept(path: str | None) -> bool:
+    return path is not None and Path(path).is_file()

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.jobs import files
 from bot.jobs.errors import (
     AccountDisconnected,
     AuthExpired,
@@ -74,6 +75,10 @@ class RunnerConfig:
     word_grace: float = 2.0
     #: seconds between two looks at a disconnected account while jobs wait on it; 0: never
     health_check_interval: float = 600.0
+    #: seconds a kept file (a made picture, a user's photo) stays beside the database; 0: forever
+    files_keep: float = 7 * 86400.0
+    #: seconds between two sweeps of the old files
+    sweep_every: float = 6 * 3600.0
 
 
 MAX_RENEWALS_PER_JOB = 2
@@ -102,6 +107,7 @@ class JobRunner:
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
         self._watcher: asyncio.Task[None] | None = None  #: looks at disconnected accounts
+        self._sweeper: asyncio.Task[None] | None = None  #: removes old files
 
     async def start(self) -> int:
         """Resume every unfinished job and tell every owner still owed a finished job's end;
@@ -114,6 +120,8 @@ class JobRunner:
         for job in await self._store.owing():
             logger.info("job %d: its owner was not told it %s yet", job.id, job.state.value)
             self._say(job)
+        if self._config.files_keep > 0 and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_files(), name="files")
         return len(jobs)
 
     async def submit(self, new: NewJob) -> Job:
@@ -167,8 +175,9 @@ class JobRunner:
         """Stop driving jobs without touching their saved state (they resume on next start);
         submissions already in flight get `grace` seconds to save their answer, final words
         on their way `word_grace` seconds to be confirmed (else they stay owed)."""
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for background in (self._watcher, self._sweeper):
+            if background is not None:
+                background.cancel()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -517,6 +526,23 @@ class JobRunner:
             if job.id not in self._tasks:
                 logger.info("job %d: its account is healthy again; resuming", job.id)
                 self._spawn(job)
+
+    async def _sweep_files(self) -> None:
+        """Now and every `sweep_every` seconds: old files no unfinished job names go."""
+        while True:
+            try:
+                keep = files.named_by(await self._store.unfinished())
+                removed = await asyncio.to_thread(
+                    files.sweep, self._config.files_dir, older_than=self._config.files_keep,
+                    now=time.time(), keep=keep)
+                if removed:
+                    logger.info("removed %d files older than %.0f days", removed,
+                                self._config.files_keep / 86400)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("sweeping old files failed; trying again later")
+            await asyncio.sleep(self._config.sweep_every)
 
     async def _fail(self, job: Job, code: ErrorCode, detail: str) -> Job:
         _remove(job.file_path)
