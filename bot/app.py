@@ -118,9 +118,14 @@ def _offers(provider_for: ProviderFor) -> Callable[[Job], frozenset[Action]]:
         actions = provider_for(job).offers(job.kind, job.model)
         if job.kind.from_result:  # an upscale is not upscaled or made again; it may go on
             return actions & {Action.EXTEND} if job.makes_video else frozenset()
-        return actions
+        return actions - _AT_OR_BELOW.get(job.options.resolution or "", frozenset())
 
     return offers
+
+
+#: The upscales a result already at this resolution has no use for.
+_AT_OR_BELOW = {"1080p": frozenset({Action.UPSCALE_1080P}),
+                "4k": frozenset({Action.UPSCALE_1080P, Action.UPSCALE_4K})}
 
 
 async def _report_retired_models(settings: Settings, notifier: TelegramNotifier) -> None:

@@ -258,3 +258,11 @@ async def test_again_and_1080p_on_omni_12(omni: BotHarness) -> None:
     assert (third.request.task, third.request.resolution) == ("upscale", "1080p")
     assert third.request.previous_interaction_id == first.id
     assert again.origin == "again" and not any("Go ahead?" in t for t in omni.texts(USER))
+
+
+async def test_a_1080p_result_offers_no_1080p_upscale(omni: BotHarness) -> None:
+    omni.telegram.send_text(USER, "/video a heron fishing --res 1080p")
+    video = (await omni.wait_videos(USER))[0]
+    job = await delivered(omni, JobKind.VIDEO)
+    assert f"act:1080p:{job.id}" not in buttons(video)
+    assert f"act:extend:{job.id}" in buttons(video)
