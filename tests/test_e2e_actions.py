@@ -266,3 +266,16 @@ async def test_a_1080p_result_offers_no_1080p_upscale(omni: BotHarness) -> None:
     job = await delivered(omni, JobKind.VIDEO)
     assert f"act:1080p:{job.id}" not in buttons(video)
     assert f"act:extend:{job.id}" in buttons(video)
+
+
+async def test_again_on_a_gemini_image(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="gemini")
+    bot.telegram.send_text(USER, "/image a paper crane")
+    photo = (await bot.wait_photos(USER))[0]
+    source = await delivered(bot, JobKind.IMAGE)
+    assert buttons(photo) == [f"animate:{source.id}", f"act:again:{source.id}"]
+    bot.telegram.press_button(USER, photo["message_id"], f"act:again:{source.id}")
+    await bot.wait_photos(USER, count=2)
+    again = await delivered(bot, JobKind.IMAGE, after=source.id)
+    assert (again.prompt, again.parent_id) == ("a paper crane", source.id)
+    assert again.options.seed is not None  # Gemini image models take a seed
