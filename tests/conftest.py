@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.config import Settings
@@ -25,14 +26,37 @@ GEMINI_KEY = "AIzaSy-test-gemini-key-0123456789abcd"
 USEAPI_TOKEN = "user:4242-test-useapi-token-0123456789"
 
 
+MakeSim = Callable[..., Awaitable[FlowSimulator]]
+
+
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.1, task_polls=1, bearer_token=BEARER,
-                                        proxy_token=PROXY_TOKEN, gemini_api_key=GEMINI_KEY,
-                                        useapi_token=USEAPI_TOKEN))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def make_sim() -> AsyncIterator[MakeSim]:
+    """Start simulators with the given `SimConfig` fields; each is stopped after the test."""
+    started: list[FlowSimulator] = []
+
+    async def make(**config: Any) -> FlowSimulator:
+        simulator = FlowSimulator(SimConfig(**config))
+        await simulator.start()
+        started.append(simulator)
+        return simulator
+
+    yield make
+    for simulator in started:
+        await simulator.stop()
+
+
+@pytest.fixture
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.1, task_polls=1, bearer_token=BEARER,
+                          proxy_token=PROXY_TOKEN, gemini_api_key=GEMINI_KEY,
+                          useapi_token=USEAPI_TOKEN)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client, as a test calls a simulator with."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ its extension, and the extension upscaled, each a playable MP4; an expired sourc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -14,25 +13,18 @@ from bot.jobs.errors import SourceExpired
 from bot.jobs.model import Aspect, JobKind, Options
 from bot.jobs.provider import GenerationRequest, RenderState
 from bot.providers.gemini.provider import GeminiProvider
-from bot.sim.config import SimConfig
 from bot.sim.server import FlowSimulator
+from tests.conftest import MakeSim
 from tests.test_gemini_provider import API_KEY, frames, provider, rendered
 
 OMNI_12 = "gemini-omni-1.2-flash"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.1, gemini_api_key=API_KEY))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.1, gemini_api_key=API_KEY)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
 
 
 async def made(gemini: GeminiProvider, request: GenerationRequest, dest: Path

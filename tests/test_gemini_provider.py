@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,6 @@ from bot.jobs.retry import RetryPolicy
 from bot.jobs.runner import JobRunner, RunnerConfig
 from bot.providers.gemini.provider import GeminiProvider
 from bot.sim import interactions as sim_interactions
-from bot.sim.config import SimConfig
 from bot.sim.gemini import quota_error
 from bot.sim.google import google_error
 from bot.sim.interactions import InteractionRecord
@@ -55,6 +53,7 @@ from bot.sim.media import image_size, make_png
 from bot.sim.server import FlowSimulator
 from storage.db import connect
 from storage.jobs import JobStore
+from tests.conftest import MakeSim
 
 API_KEY = "AIzaSyTest-gemini-key-0123456789abcdef"
 MODES = pytest.mark.parametrize("vertex", [False, True], ids=["developer", "vertex"])
@@ -75,17 +74,10 @@ async def _no_sleep(_: float) -> None:
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.1, gemini_api_key=API_KEY))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.1, gemini_api_key=API_KEY)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
 
 
 def provider(sim: FlowSimulator, http: httpx.AsyncClient, tmp_path: Path, *, vertex: bool = False,

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from bot.sim.cli import add_arguments, config_from_args, env_lines
 from bot.sim.config import SimConfig
 from bot.sim.media import make_mp4, make_png, pad_mp4, padded_size
 from bot.sim.server import FlowSimulator
+from tests.conftest import MakeSim
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "11111111-2222-3333-4444-555555555555"
@@ -33,17 +33,13 @@ AUTH = {"Authorization": "Bearer ya29.test"}
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.3, task_polls=1))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.3, task_polls=1)
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield http
+def client(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http
 
 
 def image_payload(sim: FlowSimulator, prompt: str, token: str = "ya29.test") -> dict[str, Any]:

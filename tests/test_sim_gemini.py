@@ -13,10 +13,10 @@ import av
 import httpx
 import pytest
 
-from bot.sim.config import SimConfig
 from bot.sim.gemini import env_lines
 from bot.sim.media import encode_png
 from bot.sim.server import FlowSimulator
+from tests.conftest import MakeSim
 
 KEY = "AIzaSy-sim-gemini-test-key"
 OMNI = "gemini-omni-1.1-flash"
@@ -27,11 +27,8 @@ GOOGLE_HOST = "https://generativelanguage.googleapis.com"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.2, gemini_api_key=KEY))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.2, gemini_api_key=KEY)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import av
 import httpx
 import pytest
 
-from bot.sim.config import SimConfig
 from bot.sim.server import FlowSimulator
+from tests.conftest import MakeSim
 from tests.test_sim_gemini import (
     GOOGLE_HOST,
     KEY,
@@ -30,11 +30,8 @@ OMNI_12 = "gemini-omni-1.2-flash"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.1, gemini_api_key=KEY))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.1, gemini_api_key=KEY)
 
 
 @pytest.fixture

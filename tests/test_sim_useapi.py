@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -17,23 +16,20 @@ from bot.sim.config import SimConfig
 from bot.sim.media import make_png
 from bot.sim.server import FlowSimulator
 from bot.sim.useapi_state import DEFAULT_EMAIL, PRO
+from tests.conftest import MakeSim
 
 TOKEN = "user:12345-sim-token-abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "User-Agent": "sim-test/1"}
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.3, useapi_token=TOKEN))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.3, useapi_token=TOKEN)
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield http
+def client(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http
 
 
 def _frames(data: bytes) -> int:

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import dataclasses
 import io
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -15,27 +14,23 @@ import av
 import httpx
 import pytest
 
-from bot.sim.config import SimConfig
 from bot.sim.media import image_size, make_png
 from bot.sim.server import FlowSimulator
 from bot.sim.useapi_state import DEFAULT_EMAIL
+from tests.conftest import MakeSim
 
 TOKEN = "user:12345-sim-token-abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "User-Agent": "sim-test/1"}
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.15, useapi_token=TOKEN))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.15, useapi_token=TOKEN)
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as http:
-        yield http
+def client(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http
 
 
 def _width(data: bytes) -> int:

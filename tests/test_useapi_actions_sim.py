@@ -20,21 +20,18 @@ from bot.jobs.provider import GenerationRequest, RenderState, RenderStatus
 from bot.jobs.retry import RetryPolicy
 from bot.providers.useapi.client import UseapiClient
 from bot.providers.useapi.provider import UseapiProvider
-from bot.sim.config import SimConfig
 from bot.sim.media import image_size
 from bot.sim.server import FlowSimulator
 from bot.sim.useapi_state import DEFAULT_EMAIL
+from tests.conftest import MakeSim
 
 TOKEN = "user:12345-sim-actions-token-abcdef"
 MAX_BYTES = 50 * 1024 * 1024
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[FlowSimulator]:
-    simulator = FlowSimulator(SimConfig(latency=0.1, useapi_token=TOKEN))
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+async def sim(make_sim: MakeSim) -> FlowSimulator:
+    return await make_sim(latency=0.1, useapi_token=TOKEN)
 
 
 @pytest.fixture
