@@ -225,23 +225,23 @@ def _block(block: dict[str, Any], where: str) -> str:
 
 
 def _video(block: dict[str, Any], where: str) -> InputVideo:
-    data, uri = _media_source(block, where)
-    mime = block.get("mime_type")
-    if data is not None and mime is None:
-        raise Invalid(f"{where}.mime_type is required with inline data")
-    if mime is not None:
-        _one_of(mime, VIDEO_MIMES, f"{where}.mime_type")
-    return InputVideo(data, mime, uri)
+    return InputVideo(*_media(block, where, VIDEO_MIMES))
 
 
 def _image(block: dict[str, Any], where: str) -> InputImage:
+    return InputImage(*_media(block, where, IMAGE_MIMES))
+
+
+def _media(block: dict[str, Any], where: str,
+           mimes: tuple[str, ...]) -> tuple[bytes | None, str | None, str | None]:
+    """(data, mime_type, uri) of an image or video block; inline data names its type."""
     data, uri = _media_source(block, where)
     mime = block.get("mime_type")
     if data is not None and mime is None:
         raise Invalid(f"{where}.mime_type is required with inline data")
     if mime is not None:
-        _one_of(mime, IMAGE_MIMES, f"{where}.mime_type")
-    return InputImage(data, mime, uri)
+        _one_of(mime, mimes, f"{where}.mime_type")
+    return data, mime, uri
 
 
 def _media_source(block: dict[str, Any], where: str) -> tuple[bytes | None, str | None]:
