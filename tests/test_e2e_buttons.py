@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.jobs.model import Action, JobKind, JobState
+from bot.jobs.model import Action, Job, JobKind, JobState
 from bot.telegram import keyboards
 from tests.conftest import ADMIN, OTHER_USER, USER
 from tests.harness import BotHarness
@@ -45,19 +45,26 @@ async def _answers(bot: BotHarness, count: int) -> list[dict[str, Any]]:
     return bot.telegram.answered_callbacks
 
 
+async def _image(bot: BotHarness, prompt: str, *, chat_id: int = USER
+                 ) -> tuple[dict[str, Any], Job]:
+    """Make an image; its photo message and its delivered job."""
+    if chat_id == USER:
+        bot.telegram.send_text(USER, f"/image {prompt}")
+    else:
+        bot.telegram.send_text(USER, f"/image {prompt}", chat_id=chat_id, chat_type="group")
+    photo = (await bot.wait_photos(chat_id))[0]
+    return photo, await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+
+
 async def test_an_image_gets_animate_and_again_where_the_provider_offers_only_again(
         bot: BotHarness) -> None:
-    bot.telegram.send_text(USER, "/image a cute cat")
-    photo = (await bot.wait_photos(USER))[0]
-    job = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    photo, job = await _image(bot, "a cute cat")
     assert _buttons(photo) == [f"animate:{job.id}", f"act:again:{job.id}"]
 
 
 async def test_again_makes_the_same_image_with_a_new_seed_linked_to_its_source(
         bot: BotHarness) -> None:
-    bot.telegram.send_text(USER, "/image a red fox --seed 7")
-    photo = (await bot.wait_photos(USER))[0]
-    first = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    photo, first = await _image(bot, "a red fox --seed 7")
     bot.telegram.press_button(USER, photo["message_id"], f"act:again:{first.id}")
     await bot.wait_photos(USER, count=2)
     again = await bot.wait_job(USER, lambda j: j.id != first.id and j.state is JobState.DELIVERED)
@@ -71,9 +78,7 @@ async def test_again_makes_the_same_image_with_a_new_seed_linked_to_its_source(
 
 
 async def test_a_double_tap_makes_one_job(bot: BotHarness) -> None:
-    bot.telegram.send_text(USER, "/image a blue bird")
-    photo = (await bot.wait_photos(USER))[0]
-    first = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    photo, first = await _image(bot, "a blue bird")
     for _ in range(2):  # both taps reach the bot before it handled either
         bot.telegram.press_button(USER, photo["message_id"], f"act:again:{first.id}")
     await bot.wait_photos(USER, count=2)
@@ -86,9 +91,7 @@ async def test_a_double_tap_makes_one_job(bot: BotHarness) -> None:
 
 async def test_in_a_group_only_the_owner_or_an_admin_may_press_a_results_buttons(
         bot: BotHarness) -> None:
-    bot.telegram.send_text(USER, "/image a green frog", chat_id=GROUP, chat_type="group")
-    photo = (await bot.wait_photos(GROUP))[0]
-    first = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    photo, first = await _image(bot, "a green frog", chat_id=GROUP)
     bot.telegram.press_button(OTHER_USER, photo["message_id"], f"act:again:{first.id}",
                               chat_id=GROUP)
     answers = await _answers(bot, 1)
@@ -105,9 +108,7 @@ async def test_in_a_group_only_the_owner_or_an_admin_may_press_a_results_buttons
 
 async def test_a_button_the_provider_does_not_offer_is_refused_without_a_request(
         bot: BotHarness) -> None:
-    bot.telegram.send_text(USER, "/image a snail")
-    photo = (await bot.wait_photos(USER))[0]
-    first = await bot.wait_job(USER, lambda j: j.state is JobState.DELIVERED)
+    photo, first = await _image(bot, "a snail")
     bot.telegram.press_button(USER, photo["message_id"], f"act:2k:{first.id}")
     answers = await _answers(bot, 1)
     assert "cannot do that" in answers[0]["text"]
