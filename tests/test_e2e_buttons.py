@@ -140,3 +140,19 @@ async def test_an_aspect_the_provider_does_not_make_is_refused_with_what_it_make
     said = await bot.wait_text(USER, "does not make")
     assert said == "This provider does not make 1:1; it makes 16:9, 9:16."
     assert bot.sim.count("create-image-veo3") == 0
+
+
+async def test_a_forged_button_naming_a_job_of_another_chat_is_refused(bot: BotHarness) -> None:
+    """Callback data can be forged: another user's job number pressed in one's own chat makes
+    nothing and shows nothing of that job."""
+    _, theirs = await _image(bot, "a private drawing")
+    bot.telegram.send_text(OTHER_USER, "/image my own thing")
+    mine = (await bot.wait_photos(OTHER_USER))[0]
+    for data in (f"act:again:{theirs.id}", f"animate:{theirs.id}"):
+        bot.telegram.press_button(OTHER_USER, mine["message_id"], data)
+    answers = await _answers(bot, 1)
+    await asyncio.sleep(0.3)
+    assert any("Only the person who made this" in (a.get("text") or "") for a in answers)
+    assert not any("How should this image move" in text for text in bot.texts(OTHER_USER))
+    assert [job.prompt for job in await bot.jobs_of(OTHER_USER)] == ["my own thing"]
+    assert bot.sim.count("create-image-veo3") == 2

@@ -109,9 +109,10 @@ def _refusal(update: Update, context: BotContext, source: Job | None,
 
 
 def _may_press(update: Update, context: BotContext, source: Job) -> bool:
-    """In a group, a result is its owner's (and the admins') to build on."""
+    """A result is built on in the chat it was delivered to (callback data can be forged: a
+    job number from another chat is refused); in a group, by its owner or an admin."""
     user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
+    if user is None or chat is None or chat.id != source.chat_id:
         return False
     if chat.type == ChatType.PRIVATE or source.user_id == user.id:
         return True

@@ -368,10 +368,11 @@ async def _refuse_pictures(update: Update, context: BotContext, name: ProviderNa
 
 
 def _may_animate(update: Update, context: BotContext, ref: ImageRef) -> bool:
-    """In a group, an image made by someone else is theirs (and the admins') to animate."""
+    """An image is animated in its own chat (a forged button's job number from another chat is
+    refused); in a group, an image made by someone else is theirs (and the admins')."""
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or chat is None:
+    if user is None or chat is None or chat.id != ref.chat_id:
         return False
     if chat.type == ChatType.PRIVATE or ref.owner_id == user.id:
         return True
