@@ -23,6 +23,8 @@ from bot.health_result import DEFAULT_TIMEOUT, CheckResult
 logger = logging.getLogger(__name__)
 #: Telegram's limit for one message's text.
 MESSAGE_LIMIT = 4096
+#: Seconds until a failing check is run again (when the interval is longer).
+RECHECK_FAILING = 60.0
 #: Admins are told in this language: a pushed notice has no sender whose language we know.
 ADMIN_LANGUAGE = "en"
 
@@ -95,10 +97,18 @@ class Canary:
         if self._on_close is not None:
             await self._on_close()
 
+    @property
+    def next_wait(self) -> float:
+        """Seconds until the next run: sooner while a check fails, so that a blip does not
+        steer jobs to the fallback provider for a whole interval."""
+        if all(self._ok.values()):
+            return self._interval
+        return min(self._interval, RECHECK_FAILING)
+
     async def _run(self) -> None:
         await self._step(startup=True)
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self.next_wait)
             await self._step(startup=False)
 
     async def _step(self, *, startup: bool) -> None:

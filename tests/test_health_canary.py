@@ -148,3 +148,13 @@ async def test_a_provider_is_healthy_while_every_check_of_it_passed_last() -> No
     assert canary.provider_healthy("gemini") and canary.provider_healthy("useapi")
     await canary.tick()
     assert canary.provider_healthy("flow")
+
+
+async def test_a_failing_check_is_run_again_sooner_than_the_interval() -> None:
+    canary = Canary(FakeChecks({"a": True}, {"a": False}, {"a": True}), tell=Told(),
+                    interval=600)
+    waits = []
+    for _ in range(3):
+        await canary.tick()
+        waits.append(canary.next_wait)
+    assert waits == [600, 60, 600]
