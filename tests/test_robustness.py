@@ -188,6 +188,10 @@ callback_data = st.one_of(
                                                                     "home", "reset", "x"]),
               st.sampled_from(["", ":-", ":portrait", ":square", ":veo-3.1-lite", ":6", ":99",
                                ":1080p", ":vi", ":xx", ":٣", "::"])),
+    st.builds(lambda verb, action, job: f"{verb}:{action}{job}",
+              st.sampled_from(["act", "yes", "no"]),
+              st.sampled_from(["again:", "extend:", "1080p:", "4k:", "2k:", "delete:", ""]),
+              st.sampled_from(["0", "1", "2", "17", str(2**63), "-1", "١", "1:2", ""])),
 )
 press_step = st.builds(Press, user=users, chat=chats, index=st.integers(0, 1000),
                        data=callback_data)
