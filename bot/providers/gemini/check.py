@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.jobs.errors import AuthExpired
 from bot.providers.gemini.errors import to_upstream
 from bot.providers.gemini.interactions import DEVELOPER_ROOT, DEVELOPER_VERSION
-from bot.providers.gemini.provider import _sdk_client
+from bot.providers.gemini.sdk import sdk_client
 from bot.redact import fingerprint, register_secret
 
 AGENT_PLATFORM_ROOT = "https://aiplatform.googleapis.com"
@@ -43,7 +43,7 @@ class ModelLookup:
             base_url=settings.gemini_api_url, timeout=int(timeout * 1000),
             httpx_async_client=http,
             api_version=None if settings.gemini_vertex else DEVELOPER_VERSION)
-        self._client, self._unusable = _sdk_client(
+        self._client, self._unusable = sdk_client(
             vertex=settings.gemini_vertex, api_key=key, project=settings.gemini_project,
             location=settings.gemini_location, options=options)
         self.root = settings.gemini_api_url or (AGENT_PLATFORM_ROOT if settings.gemini_vertex

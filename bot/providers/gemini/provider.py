@@ -34,7 +34,6 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 import httpx
-from google import genai
 from google.auth.exceptions import GoogleAuthError
 from google.genai import types
 from google.genai.client import AsyncClient
@@ -78,6 +77,7 @@ from bot.providers.gemini.interactions import (
     key_auth,
 )
 from bot.providers.gemini.media import MediaStore, StoredImage, copy_capped
+from bot.providers.gemini.sdk import sdk_client
 from bot.providers.http import download_capped
 from bot.redact import fingerprint, register_secret
 
@@ -126,7 +126,7 @@ class GeminiProvider:
         options = types.HttpOptions(
             base_url=base_url, timeout=int(timeout * 1000), httpx_async_client=http,
             api_version=None if vertex else DEVELOPER_VERSION)
-        self._client, self._unusable = _sdk_client(
+        self._client, self._unusable = sdk_client(
             vertex=vertex, api_key=api_key, project=project, location=location, options=options)
         self._interactions = self._interactions_client()
 
@@ -436,21 +436,6 @@ class GeminiProvider:
                     idempotent: bool = True) -> T:
         return await with_retries(lambda: self._once(call), policy=self._retry,
                                   what=f"gemini {what}", idempotent=idempotent)
-
-
-def _sdk_client(*, vertex: bool, api_key: str | None, project: str | None,
-                location: str | None, options: types.HttpOptions
-                ) -> tuple[genai.Client | None, str | None]:
-    """The SDK client, or None and why not. Without a key the Developer API is not tried (the
-    SDK would otherwise fall back on GOOGLE_API_KEY from the environment)."""
-    if not vertex and not api_key:
-        return None, "no API key is set (GEMINI_API_KEY)"
-    try:
-        return genai.Client(vertexai=vertex, api_key=api_key or None, project=project,
-                            location=location, http_options=options), None
-    except (ValueError, GoogleAuthError) as exc:  # Agent Platform without a key, project or ADC
-        return None, (f"Agent Platform needs GEMINI_API_KEY or GEMINI_PROJECT and credentials "
-                      f"({exc})")
 
 
 async def _translated(call: Callable[[], Awaitable[T]], *, credential: str | None) -> T:
