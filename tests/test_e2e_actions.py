@@ -279,3 +279,17 @@ async def test_again_on_a_gemini_image(start_bot: StartBot) -> None:
     again = await delivered(bot, JobKind.IMAGE, after=source.id)
     assert (again.prompt, again.parent_id) == ("a paper crane", source.id)
     assert again.options.seed is not None  # Gemini image models take a seed
+
+
+async def test_extends_question_is_answered_after_a_restart(start_bot: StartBot) -> None:
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL)
+    video, source = await first_video(bot)
+    bot.telegram.press_button(USER, video["message_id"], f"act:extend:{source.id}")
+    asked = await question(bot, "How should video")
+    await bot.stop()
+    bot = await start_bot(provider="useapi", useapi_email=DEFAULT_EMAIL)
+    bot.telegram.send_text(USER, "the sun sets", reply_to=asked["message_id"])
+    await bot.wait_videos(USER, count=2)
+    extension = await delivered(bot, JobKind.EXTEND)
+    assert (extension.parent_id, extension.prompt) == (source.id, "the sun sets")
+    assert len(posts(bot, "/videos/extend")) == 1
