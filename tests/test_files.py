@@ -3,10 +3,11 @@ unfinished job names stay."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
-from bot.jobs.files import named_by, sweep
+from bot.jobs.files import keep_sweeping, named_by, sweep
 from bot.jobs.model import Aspect, ExtraImage, Job, JobKind, JobState
 
 DAY = 86400.0
@@ -41,3 +42,22 @@ def test_old_files_go_and_recent_or_needed_ones_stay(tmp_path: Path) -> None:
 
 def test_a_missing_folder_sweeps_nothing(tmp_path: Path) -> None:
     assert sweep(tmp_path / "none", older_than=DAY, now=NOW, keep=set()) == 0
+
+
+async def test_the_sweeping_loop_sweeps_at_once_and_spares_what_is_needed(tmp_path: Path) -> None:
+    old, needed = tmp_path / "old.png", tmp_path / "needed.png"
+    for path in (old, needed):
+        path.write_bytes(b"x")
+        os.utime(path, (1.0, 1.0))  # 1970: older than any limit
+
+    async def still_needed() -> set[Path]:
+        return {needed.resolve()}
+
+    task = asyncio.create_task(keep_sweeping(tmp_path, older_than=DAY, every=3600,
+                                             needed=still_needed))
+    for _ in range(100):
+        if not old.exists():
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert not old.exists() and needed.exists()

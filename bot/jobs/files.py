@@ -8,8 +8,10 @@ the upstream's handle it already has, and only loses the move to another provide
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from bot.jobs.model import Job
@@ -44,3 +46,19 @@ def sweep(folder: Path, *, older_than: float, now: float, keep: set[Path]) -> in
         except OSError as exc:  # vanished meanwhile, or not ours to remove: next sweep
             logger.warning("could not sweep %s: %s", path.name, exc)
     return removed
+
+
+async def keep_sweeping(folder: Path, *, older_than: float, every: float,
+                        needed: Callable[[], Awaitable[set[Path]]]) -> None:
+    """Now and every `every` seconds: the old files no unfinished job needs go."""
+    while True:
+        try:
+            removed = await asyncio.to_thread(sweep, folder, older_than=older_than,
+                                              now=time.time(), keep=await needed())
+            if removed:
+                logger.info("removed %d files older than %.0f days", removed, older_than / 86400)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("sweeping old files failed; trying again later")
+        await asyncio.sleep(every)

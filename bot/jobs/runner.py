@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.jobs import files
+from bot.jobs.account_watch import AccountWatch
 from bot.jobs.errors import (
     AccountDisconnected,
     AuthExpired,
@@ -106,7 +107,9 @@ class JobRunner:
         self._words: dict[int, asyncio.Task[None]] = {}  #: final words being said, by job id
         self._slots: defaultdict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.max_jobs_per_user))
-        self._watcher: asyncio.Task[None] | None = None  #: looks at disconnected accounts
+        self._accounts = AccountWatch(  #: looks at disconnected accounts while jobs wait
+            waiting=self._waiting_on_accounts, provider_for=provider_for,
+            resume=self._resume_account, interval=config.health_check_interval)
         self._sweeper: asyncio.Task[None] | None = None  #: removes old files
 
     async def start(self) -> int:
@@ -121,7 +124,9 @@ class JobRunner:
             logger.info("job %d: its owner was not told it %s yet", job.id, job.state.value)
             self._say(job)
         if self._config.files_keep > 0 and self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep_files(), name="files")
+            self._sweeper = asyncio.create_task(files.keep_sweeping(
+                self._config.files_dir, older_than=self._config.files_keep,
+                every=self._config.sweep_every, needed=self._needed_files), name="files")
         return len(jobs)
 
     async def submit(self, new: NewJob) -> Job:
@@ -175,9 +180,9 @@ class JobRunner:
         """Stop driving jobs without touching their saved state (they resume on next start);
         submissions already in flight get `grace` seconds to save their answer, final words
         on their way `word_grace` seconds to be confirmed (else they stay owed)."""
-        for background in (self._watcher, self._sweeper):
-            if background is not None:
-                background.cancel()
+        self._accounts.stop()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -492,33 +497,17 @@ class JobRunner:
         job = await self._store.update(job, state=JobState.WAITING_FOR_TOKEN,
                                        error_code=exc.code, error_detail=exc.detail,
                                        word_owed=True)
-        self._look_at_accounts()
+        self._accounts.look()
         return job
 
-    def _look_at_accounts(self) -> None:
-        if self._config.health_check_interval <= 0:
-            return
-        if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.create_task(self._watch_accounts(), name="accounts")
+    async def _needed_files(self) -> set[Path]:
+        return files.named_by(await self._store.unfinished())
 
-    async def _watch_accounts(self) -> None:
-        """While jobs wait on a disconnected account: every interval, ask each of their
-        providers whether its account is healthy again, and resume its jobs when it is."""
-        while True:
-            await asyncio.sleep(self._config.health_check_interval)
-            try:
-                waiting = [job for job in await self._store.unfinished()
-                           if job.state is JobState.WAITING_FOR_TOKEN and job.id not in self._tasks
-                           and _waits_on(job, ErrorCode.ACCOUNT_DISCONNECTED)]
-                if not waiting:
-                    return
-                for provider, jobs in _by_provider(waiting, self._provider_for):
-                    if await _healthy(provider, jobs[0]):
-                        await self._resume_account(jobs)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("looking at disconnected accounts failed; trying again later")
+    async def _waiting_on_accounts(self) -> list[Job]:
+        """The jobs paused on a disconnected account that no task drives."""
+        return [job for job in await self._store.unfinished()
+                if job.state is JobState.WAITING_FOR_TOKEN and job.id not in self._tasks
+                and _waits_on(job, ErrorCode.ACCOUNT_DISCONNECTED)]
 
     async def _resume_account(self, jobs: list[Job]) -> None:
         await self._tell(self._notifier.account_back(jobs[0]), jobs[0])
@@ -526,23 +515,6 @@ class JobRunner:
             if job.id not in self._tasks:
                 logger.info("job %d: its account is healthy again; resuming", job.id)
                 self._spawn(job)
-
-    async def _sweep_files(self) -> None:
-        """Now and every `sweep_every` seconds: old files no unfinished job names go."""
-        while True:
-            try:
-                keep = files.named_by(await self._store.unfinished())
-                removed = await asyncio.to_thread(
-                    files.sweep, self._config.files_dir, older_than=self._config.files_keep,
-                    now=time.time(), keep=keep)
-                if removed:
-                    logger.info("removed %d files older than %.0f days", removed,
-                                self._config.files_keep / 86400)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("sweeping old files failed; trying again later")
-            await asyncio.sleep(self._config.sweep_every)
 
     async def _fail(self, job: Job, code: ErrorCode, detail: str) -> Job:
         _remove(job.file_path)
@@ -586,29 +558,6 @@ def _forget_refused(job: Job, exc: AuthExpired) -> Job:
 def _waits_on(job: Job, code: ErrorCode) -> bool:
     """Whether a waiting job waits on this: jobs of old (no code) waited on a token."""
     return (job.error_code or ErrorCode.AUTH_EXPIRED) == code
-
-
-def _by_provider(jobs: list[Job], provider_for: ProviderFor) -> list[tuple[Provider, list[Job]]]:
-    """The jobs grouped by the provider (one upstream account) they run on."""
-    groups: dict[int, tuple[Provider, list[Job]]] = {}
-    for job in jobs:
-        provider = provider_for(job)
-        groups.setdefault(id(provider), (provider, []))[1].append(job)
-    return list(groups.values())
-
-
-async def _healthy(provider: Provider, job: Job) -> bool:
-    """Whether the account is usable again; an upstream that cannot say is tried again."""
-    try:
-        status = await provider.account_status()
-    except UpstreamError as exc:
-        logger.info("job %d: its account is still unusable (%s)", job.id, exc)
-        return False
-    healthy = status is None or status.healthy is not False
-    if not healthy:
-        logger.info("job %d: its account is still unhealthy (%s)", job.id,
-                    status.health if status else "?")
-    return healthy
 
 
 def _poll_key(job: Job) -> str:
