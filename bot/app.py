@@ -82,7 +82,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
             admin_ids=settings.admin_user_ids, offers=_offers(provider_for)))
         return notifiers[0]
 
-    async def tell_admins(text: str) -> None:
+    async def tell_admins(text: Callable[[str], str]) -> None:
         await notifiers[0].tell_admins(text)
 
     canary = application.bot_data[_CANARY] = for_settings(settings, tell=tell_admins)
@@ -92,6 +92,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await access.load()
     user_settings = UserSettingsStore(engine.db)
     await user_settings.load()
+    notifiers[0].languages = user_settings.language  # admins' notices in their language
     install_services(application.bot_data, Services(
         settings, engine.runner, engine.jobs, engine.images, access, engine.accounts,
         notifiers[0], engine.providers.for_account, settings.provider, engine.providers.get,

@@ -25,11 +25,10 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096
 #: Seconds until a failing check is run again (when the interval is longer).
 RECHECK_FAILING = 60.0
-#: Admins are told in this language: a pushed notice has no sender whose language we know.
-ADMIN_LANGUAGE = "en"
 
 CheckRun = Callable[[], Awaitable[list[CheckResult]]]
-Tell = Callable[[str], Awaitable[None]]
+#: tells the admins a notice, rendered in each one's language
+Tell = Callable[[Callable[[str], str]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ class Canary:
         for result in found.recovered:
             logger.info("health check recovered: %s: %s", result.name, result.detail)
         if found:
-            await self._tell(_fit(notice(ADMIN_LANGUAGE, found, startup=startup)))
+            await self._tell(lambda lang: _fit(notice(lang, found, startup=startup)))
 
 
 def for_settings(settings: Settings, *, tell: Tell,

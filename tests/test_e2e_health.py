@@ -107,3 +107,30 @@ async def test_health_is_refused_to_a_user(start_bot: StartBot) -> None:
     bot.telegram.send_text(USER, "/health")
     await bot.wait_text(USER, "Only the bot's admins can do that.")
     assert bot.sim.log == []
+
+
+async def test_an_admin_who_chose_vietnamese_is_told_in_vietnamese(start_bot: StartBot) -> None:
+    bot = await start_bot(health_check_interval=TICK, **USEAPI)
+    bot.telegram.send_text(ADMIN, "/settings")
+    await bot.wait_text(ADMIN, "Language")
+    await _choose_vietnamese(bot)
+    bot.sim.useapi.disconnect()
+    down = await bot.wait_text(ADMIN, "vừa không đạt")
+    assert f"✗ useapi: account: {DEFAULT_EMAIL}" in down
+
+
+async def _choose_vietnamese(bot: BotHarness) -> None:
+    """/settings → Language → Tiếng Việt, each tap once the message shows the previous one."""
+    for label in ("🌐 Language", "Tiếng Việt"):
+        message = next(m for m in reversed(bot.telegram.bot_messages(ADMIN))
+                       if m.get("reply_markup"))
+        data = next(button["callback_data"] for row in message["reply_markup"]["inline_keyboard"]
+                    for button in row if button["text"].removeprefix("✓ ") == label)
+        before, shown = message.get("text"), message["message_id"]
+        bot.telegram.press_button(ADMIN, shown, data)
+
+        def edited(shown: int = shown, before: Any = before) -> bool:
+            now = bot.telegram.message(ADMIN, shown)
+            return now is not None and now.get("text") != before
+
+        await bot.telegram.wait_for(edited)

@@ -4,7 +4,7 @@ quiet while it stays bad, and its recovery is news once; the loop starts, ticks 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.health_canary import MESSAGE_LIMIT, Canary, table
 from bot.health_result import CheckResult, failed, passed
@@ -29,8 +29,8 @@ class Told:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    async def __call__(self, text: str) -> None:
-        self.messages.append(text)
+    async def __call__(self, render: Callable[[str], str]) -> None:
+        self.messages.append(render("en"))
 
 
 def names(results: Iterable[CheckResult]) -> list[str]:

@@ -29,6 +29,8 @@ from storage.images import ImageStore
 from storage.jobs import JobStore
 
 logger = logging.getLogger(__name__)
+#: an operator notice: one text, or its text in a given language
+Notice = str | Callable[[str], str]
 CAPTION_LIMIT = 1024
 UPLOAD_TIMEOUT = 300.0
 
@@ -62,6 +64,8 @@ class TelegramNotifier:
                  offers: Callable[[Job], frozenset[Action]] = lambda job: frozenset()) -> None:
         self._bot = bot
         self._offers = offers  #: the buttons a delivered result gets
+        #: user id → the language saved in /settings (set once those are loaded)
+        self.languages: Callable[[int], str | None] | None = None
         self._admin_ids = admin_ids
         self._alerted: set[str] = set()
         self._jobs = jobs
@@ -115,7 +119,7 @@ class TelegramNotifier:
         self._alerted.add(_outage(job))
         detail = (job.error_detail or "").strip().rstrip(".")
         await self._send_each(sorted(self._admin_ids),
-                              texts.text("en", "account_alert", detail=detail))
+                              lambda lang: texts.text(lang, "account_alert", detail=detail))
 
     def token_renewed(self, account: str) -> None:
         """The account has a new token: a later expiry is news again."""
@@ -128,18 +132,26 @@ class TelegramNotifier:
         self._alerted.add(account)
         owner = account.removeprefix("user:")
         targets = [int(owner)] if owner.isdigit() else sorted(self._admin_ids)
-        await self._send_each(targets, texts.text("en", "token_alert", account=account))
+        await self._send_each(targets,
+                              lambda lang: texts.text(lang, "token_alert", account=account))
 
-    async def tell_admins(self, text: str) -> None:
-        """An operator notice (e.g. a configured model Google retired) to every admin."""
+    async def tell_admins(self, text: Notice) -> None:
+        """An operator notice (e.g. a configured model Google retired, a health check) to every
+        admin: the same text, or one rendered in each admin's language."""
         await self._send_each(sorted(self._admin_ids), text)
 
-    async def _send_each(self, chat_ids: list[int], text: str) -> None:
+    async def _send_each(self, chat_ids: list[int], text: Notice) -> None:
         for chat_id in chat_ids:
             try:
-                await self._bot.send_message(chat_id, text)
+                await self._bot.send_message(chat_id, text if isinstance(text, str)
+                                             else text(self._language_of(chat_id)))
             except TelegramError as exc:
                 logger.warning("could not tell %d: %s", chat_id, exc)
+
+    def _language_of(self, user_id: int) -> str:
+        """A pushed notice has no message to read a language from: the one the user saved in
+        /settings, else English."""
+        return (self.languages(user_id) if self.languages else None) or texts.language_of(None)
 
     async def deliver(self, job: Job, path: Path) -> None:
         try:
