@@ -19,6 +19,7 @@ from bot.health_canary import Canary, for_settings
 from bot.jobs.model import Action, Job, ProviderName
 from bot.jobs.notifier import Notifier
 from bot.jobs.runner import ProviderFor
+from bot.providers import catalog
 from bot.providers.catalog import retired_settings
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
@@ -119,14 +120,12 @@ def _offers(provider_for: ProviderFor) -> Callable[[Job], frozenset[Action]]:
         actions = provider_for(job).offers(job.kind, job.model)
         if job.kind.from_result:  # an upscale is not upscaled or made again; it may go on
             return actions & {Action.EXTEND} if job.makes_video else frozenset()
-        return actions - _AT_OR_BELOW.get(job.options.resolution or "", frozenset())
+        if not job.makes_video:
+            return actions
+        upscales = catalog.upscales_from(job.provider, job.options.resolution)
+        return actions - (catalog.ALL_UPSCALES - upscales)
 
     return offers
-
-
-#: The upscales a result already at this resolution has no use for.
-_AT_OR_BELOW = {"1080p": frozenset({Action.UPSCALE_1080P}),
-                "4k": frozenset({Action.UPSCALE_1080P, Action.UPSCALE_4K})}
 
 
 async def _report_retired_models(settings: Settings, notifier: TelegramNotifier) -> None:

@@ -11,6 +11,7 @@ import pytest
 from bot import config, texts
 from bot.config import Settings
 from bot.jobs.errors import ErrorCode, ModelRetired
+from bot.jobs.model import Action
 from bot.providers import catalog
 from bot.providers.catalog import Api, Kind, Platform
 
@@ -224,3 +225,13 @@ def test_a_gone_model_error_has_no_date() -> None:
 def test_a_retired_detail_that_cannot_be_read_still_gets_a_sentence() -> None:
     sentence = texts.error_sentence("en", "model_retired", "something else")
     assert sentence.startswith("The model this bot is set to use was retired by Google")
+
+
+def test_which_upscales_a_result_of_each_resolution_may_have() -> None:
+    up_1080, up_4k = Action.UPSCALE_1080P, Action.UPSCALE_4K
+    assert catalog.upscales_from("gemini", None) == {up_1080, up_4k}  # Omni's 720p default
+    assert catalog.upscales_from("gemini", "360p") == {up_1080}
+    assert catalog.upscales_from("gemini", "1080p") == set()
+    assert catalog.upscales_from("useapi", None) == {up_1080, up_4k}
+    assert catalog.upscales_from("useapi", "1080p") == {up_4k}
+    assert catalog.upscales_from("useapi", "4k") == set()

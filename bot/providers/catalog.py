@@ -113,6 +113,16 @@ ACTION_COSTS: dict[tuple[str, Action], Cost] = {
 RESULT_RETENTION: dict[str, float] = {
     "gemini": 48 * 3600.0,  #: "Files live 48 hours" (the Gemini API's files)
 }
+#: The upscales a result of this resolution may have (None: the model's default resolution).
+#: Omni (Agent Platform's "Upscale videos"): 360p → 720p or 1080p, 720p → 1080p or 4K, nothing
+#: from 1080p; elsewhere only a higher resolution makes sense.
+_UPSCALES_FROM: dict[str, dict[str | None, frozenset[Action]]] = {
+    "gemini": {None: frozenset({Action.UPSCALE_1080P, Action.UPSCALE_4K}),
+               "360p": frozenset({Action.UPSCALE_1080P}),
+               "720p": frozenset({Action.UPSCALE_1080P, Action.UPSCALE_4K})},
+}
+_HIGHER_THAN = {"1080p": frozenset({Action.UPSCALE_4K}), "4k": frozenset()}
+ALL_UPSCALES = frozenset({Action.UPSCALE_1080P, Action.UPSCALE_4K})
 #: Actions that spend more than a usual generation: the user confirms them once.
 COSTLY_ACTIONS = frozenset({Action.UPSCALE_4K})
 VIDEO_ACTIONS = frozenset({Action.AGAIN, Action.EXTEND, Action.UPSCALE_1080P, Action.UPSCALE_4K})
@@ -388,3 +398,11 @@ def models_of(provider: str, kind: Kind, platform: Platform | None = None) -> li
             if info.provider == provider and info.kind is kind and info.retired is None
             and not info.name.endswith("*")
             and (platform is None or platform in info.platforms)]
+
+
+def upscales_from(provider: str, resolution: str | None) -> frozenset[Action]:
+    """The video upscales a result made at `resolution` may have on `provider`."""
+    rule = _UPSCALES_FROM.get(provider)
+    if rule is not None:
+        return rule.get(resolution, frozenset())
+    return _HIGHER_THAN.get(resolution or "", ALL_UPSCALES)
