@@ -16,10 +16,9 @@ from bot import texts
 from bot.config import Settings, is_placeholder, missing_credentials
 from bot.engine import Engine, open_engine
 from bot.health_canary import Canary, for_settings
-from bot.jobs.model import Action, Job, ProviderName
+from bot.jobs.model import ProviderName
 from bot.jobs.notifier import Notifier
 from bot.jobs.runner import ProviderFor
-from bot.providers import catalog
 from bot.providers.catalog import retired_settings
 from bot.telegram import handlers
 from bot.telegram.access import AccessControl
@@ -80,7 +79,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         notifiers.append(TelegramNotifier(
             bot=application.bot, jobs=jobs, images=images,
             edit_interval=settings.progress_edit_interval, contended=pacer.contended,
-            admin_ids=settings.admin_user_ids, offers=_offers(provider_for)))
+            admin_ids=settings.admin_user_ids, provider_for=provider_for))
         return notifiers[0]
 
     async def tell_admins(text: Callable[[str], str]) -> None:
@@ -111,21 +110,6 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     if not settings.allowed_user_ids and not settings.admin_user_ids:
         logger.warning("ALLOWED_USER_IDS and ADMIN_USER_IDS are empty: everyone is refused")
     await application.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
-
-
-def _offers(provider_for: ProviderFor) -> Callable[[Job], frozenset[Action]]:
-    """The buttons under a result: what its provider and model offer for it."""
-
-    def offers(job: Job) -> frozenset[Action]:
-        actions = provider_for(job).offers(job.kind, job.model)
-        if job.kind.from_result:  # an upscale is not upscaled or made again; it may go on
-            return actions & {Action.EXTEND} if job.makes_video else frozenset()
-        if not job.makes_video:
-            return actions
-        upscales = catalog.upscales_from(job.provider, job.options.resolution)
-        return actions - (catalog.ALL_UPSCALES - upscales)
-
-    return offers
 
 
 async def _report_retired_models(settings: Settings, notifier: TelegramNotifier) -> None:

@@ -101,7 +101,7 @@ def _refusal(update: Update, context: BotContext, source: Job | None,
         return "not_your_result"
     if action is not Action.AGAIN and source.media_id is None:
         return "result_gone"
-    if action not in _provider(context, source).offers(source.kind, source.model):
+    if action not in keyboards.offered(_provider(context, source), source):
         return "action_unavailable"
     if action is not Action.AGAIN and _expired(source):
         return "source_expired"

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram import InputFile
+from telegram import InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot import texts
 from bot.jobs.errors import ErrorCode
-from bot.jobs.model import Action, Job, Phase
+from bot.jobs.model import Job, Phase
 from bot.jobs.notifier import DeliveryFailed
+from bot.jobs.runner import ProviderFor
 from bot.telegram import keyboards
 from bot.telegram.edits import EditCoalescer
 from bot.telegram.pacing import Priority
@@ -61,9 +62,9 @@ class TelegramNotifier:
     def __init__(self, *, bot: ExtBot[Priority], jobs: JobStore, images: ImageStore,
                  edit_interval: float, contended: Callable[[], bool] = lambda: False,
                  admin_ids: frozenset[int] = frozenset(), max_uploads: int = 16,
-                 offers: Callable[[Job], frozenset[Action]] = lambda job: frozenset()) -> None:
+                 provider_for: ProviderFor | None = None) -> None:
         self._bot = bot
-        self._offers = offers  #: the buttons a delivered result gets
+        self._provider_for = provider_for  #: whose word the buttons under a result are
         #: user id → the language saved in /settings (set once those are loaded)
         self.languages: Callable[[int], str | None] | None = None
         self._admin_ids = admin_ids
@@ -174,7 +175,7 @@ class TelegramNotifier:
             video = InputFile(file, filename=f"veo-{job.id}.mp4", read_file_handle=False)
             await self._bot.send_video(
                 job.chat_id, video, caption=caption, supports_streaming=True,
-                reply_markup=keyboards.under_result(job, self._offers(job)),
+                reply_markup=self._buttons(job),
                 reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
                 write_timeout=UPLOAD_TIMEOUT, read_timeout=UPLOAD_TIMEOUT,
                 rate_limit_args=Priority.DELIVERY)
@@ -184,11 +185,16 @@ class TelegramNotifier:
         data = await asyncio.to_thread(path.read_bytes)
         message = await self._bot.send_photo(
             job.chat_id, data, caption=_caption(job, job.prompt),
-            reply_markup=keyboards.under_result(job, self._offers(job)),
+            reply_markup=self._buttons(job),
             reply_to_message_id=job.reply_to_message_id, allow_sending_without_reply=True,
             write_timeout=UPLOAD_TIMEOUT, rate_limit_args=Priority.DELIVERY)
         await self._images.remember(chat_id=job.chat_id, message_id=message.message_id,
                                     media_id=job.media_id, owner_id=job.user_id, job_id=job.id)
+
+    def _buttons(self, job: Job) -> InlineKeyboardMarkup | None:
+        actions = (keyboards.offered(self._provider_for(job), job) if self._provider_for
+                   else frozenset())
+        return keyboards.under_result(job, actions)
 
     async def close(self, *, drain: float = 2.0) -> None:
         """Stop creating progress messages; give pending edits `drain` seconds to go out."""

@@ -15,6 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.jobs.model import Action, Job
+from bot.jobs.provider import Provider
+from bot.providers import catalog
 
 ACTION_PATTERN = r"^(act|yes):(again|extend|1080p|4k|2k):[0-9]{1,18}$"
 DROP_PATTERN = r"^no:[0-9]{1,18}$"
@@ -37,6 +39,19 @@ def parse(data: str) -> Pressed | None:
         return None
     verb, action, job_id = data.split(":")
     return Pressed(Action(action), int(job_id), confirmed=verb == "yes")
+
+
+def offered(provider: Provider, job: Job) -> frozenset[Action]:
+    """What can be done with a delivered result: what its provider and model offer, less what
+    makes no sense for it (an upscale is not upscaled or made again; an upscale only to what the
+    source's resolution allows)."""
+    actions = provider.offers(job.kind, job.model)
+    if job.kind.from_result:
+        return actions & {Action.EXTEND} if job.makes_video else frozenset()
+    if not job.makes_video:
+        return actions
+    upscales = catalog.upscales_from(job.provider, job.options.resolution)
+    return actions - (catalog.ALL_UPSCALES - upscales)
 
 
 def under_result(job: Job, actions: frozenset[Action]) -> InlineKeyboardMarkup | None:
