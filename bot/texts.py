@@ -16,6 +16,7 @@ COMMANDS_EN = (
     "/cancel <id> — cancel one of your jobs\n"
     "/account — the Google account your jobs use\n"
     "/settings — your defaults: aspect, video model, duration, resolution, language\n"
+    "Under each result: 🔁 Again, ⏩ Extend, ⬆️ 1080p / 4K / 2K where the service offers them\n"
     "/login, /logout — use your own Google account (private chat)\n"
     "/help — this message"
 )
@@ -32,6 +33,7 @@ COMMANDS_VI = (
     "/account — tài khoản Google mà các việc của bạn dùng\n"
     "/settings — mặc định của bạn: tỉ lệ khung hình, mô hình video, thời lượng, độ phân giải, "
     "ngôn ngữ\n"
+    "Dưới mỗi kết quả: 🔁 Làm lại, ⏩ Nối dài, ⬆️ 1080p / 4K / 2K khi dịch vụ hỗ trợ\n"
     "/login, /logout — dùng tài khoản Google của riêng bạn (chat riêng)\n"
     "/help — tin nhắn này"
 )
